@@ -1,0 +1,45 @@
+// What every subcommand shares: global options, the store, error reporting.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "base/error.h"
+#include "oci/store.h"
+
+namespace bld::cli {
+
+// Exit codes (DESIGN.md "Errors").
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;  // build or run failure
+inline constexpr int kExitUsage = 2;
+inline constexpr int kExitBldFailed = 125;
+inline constexpr int kExitCannotExecute = 126;
+inline constexpr int kExitNotFound = 127;
+
+struct GlobalOptions {
+  std::string root;       // --root / BLD_ROOT / default
+  std::string log_level;  // --log-level
+};
+
+// The store root from --root, BLD_ROOT, or the default (root: /var/lib/bld,
+// otherwise $XDG_DATA_HOME/bld or ~/.local/share/bld).
+std::string StoreRoot(const GlobalOptions& g);
+Result<std::unique_ptr<oci::Store>> OpenStore(const GlobalOptions& g);
+
+// Prints "bld: <message>" on stderr and returns the exit code for it:
+// usage errors (InvalidArgument) -> 2, everything else -> 125 unless given.
+int ReportError(const Error& e, int exit_code = -1);
+
+// A subcommand: Setup adds its options to `app` and returns the function to
+// run once parsing succeeded (returning the process exit code).
+struct Command {
+  const char* name;
+  const char* summary;
+  std::function<std::function<int()>(CLI::App* app, const GlobalOptions* g)> setup;
+};
+
+}  // namespace bld::cli

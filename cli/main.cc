@@ -1,0 +1,38 @@
+// bld: a daemonless container image builder and runner.
+#include <cstdio>
+#include <vector>
+
+#include "base/log.h"
+#include "cli/commands.h"
+
+int main(int argc, char** argv) {
+  using namespace bld::cli;
+  const std::vector<Command> commands = {
+      MakeVersionCommand(),
+  };
+
+  CLI::App app{"bld: build, push and run OCI container images without a daemon"};
+  app.require_subcommand(1);
+  app.set_help_all_flag("--help-all", "Show help for every command");
+  GlobalOptions globals;
+  app.add_option("--root", globals.root, "Store directory (default /var/lib/bld, env BLD_ROOT)");
+  app.add_option("--log-level", globals.log_level, "error|warn|info|debug")
+      ->check(CLI::IsMember({"error", "warn", "info", "debug"}));
+  std::function<int()> run;
+  for (const Command& c : commands) {
+    CLI::App* sub = app.add_subcommand(c.name, c.summary);
+    auto fn = c.setup(sub, &globals);
+    sub->callback([&run, fn]() { run = fn; });
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : kExitUsage;
+  }
+  if (!globals.log_level.empty()) {
+    bld::LogLevel level;
+    if (bld::ParseLogLevel(globals.log_level, &level)) bld::SetLogLevel(level);
+  }
+  return run ? run() : kExitUsage;
+}
