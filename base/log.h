@@ -25,9 +25,15 @@ class LogMessage final {
   std::ostringstream stream_;
 };
 
+// Turns the stream expression into void so BLD_LOG can be a conditional expression
+// (safe inside an unbraced if/else).
+struct LogVoidify {
+  void operator&(std::ostream&) {}
+};
+
 }  // namespace bld
 
-#define BLD_LOG(level)                                                 \
-  if (::bld::LogLevel::level > ::bld::GetLogLevel()) {                 \
-  } else                                                               \
-    ::bld::LogMessage(::bld::LogLevel::level).stream()
+#define BLD_LOG(level)                                      \
+  (::bld::LogLevel::level > ::bld::GetLogLevel())           \
+      ? (void)0                                             \
+      : ::bld::LogVoidify() & ::bld::LogMessage(::bld::LogLevel::level).stream()

@@ -52,5 +52,10 @@ nlohmann::json ToJson(const Platform& p);
 Result<Platform> PlatformFromJson(const nlohmann::json& j);
 nlohmann::json ToJson(const Descriptor& d);
 Result<Descriptor> DescriptorFromJson(const nlohmann::json& j);
+// The same objects with keys in the field order of the OCI Go types (mediaType,
+// digest, size, ...), as the canonical manifest/index documents use. Empty
+// optional fields are omitted.
+nlohmann::ordered_json ToOrderedJson(const Platform& p);
+nlohmann::ordered_json ToOrderedJson(const Descriptor& d);
 
 }  // namespace bld::oci

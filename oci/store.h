@@ -114,8 +114,10 @@ class Store final {
   Status RemoveTarget(const Digest& d) const;
   Result<Descriptor> ResolveTag(const std::string& name) const;
 
-  // Removes ingest files no live writer holds. Returns how many were removed.
-  Result<int> CleanIngests() const;
+  // Removes ingest files no live writer holds and that were last written at
+  // least `min_age_seconds` ago (a writer takes its lock right after creating
+  // the file; the age guards that instant). Returns how many were removed.
+  Result<int> CleanIngests(int min_age_seconds = 60) const;
 
  private:
   explicit Store(std::string root) : root_(std::move(root)) {}
