@@ -1,0 +1,133 @@
+#include "snapshot/compression.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+#include <string>
+
+#include "base/child_process.h"
+
+namespace bld::snapshot {
+namespace {
+
+std::string Compress(oci::Compression c, const std::string& in, CompressOptions o = {}) {
+  std::string out;
+  auto comp = Compressor::Create(c, o, [&](const void* p, size_t n) {
+    out.append(static_cast<const char*>(p), n);
+    return Ok();
+  });
+  EXPECT_TRUE(comp.ok());
+  // Uneven write sizes.
+  size_t pos = 0, step = 1;
+  while (pos < in.size()) {
+    size_t n = std::min(step, in.size() - pos);
+    EXPECT_TRUE((*comp)->Write(in.data() + pos, n).ok());
+    pos += n;
+    step = step * 3 + 7;
+  }
+  EXPECT_TRUE((*comp)->Finish().ok());
+  return out;
+}
+
+Result<std::string> Decompress(oci::Compression c, const std::string& in, size_t chunk = 4096) {
+  size_t pos = 0;
+  BLD_ASSIGN_OR_RETURN(auto dec, Decompressor::Create(c, [&](void* p, size_t n) -> Result<size_t> {
+                         size_t k = std::min({n, chunk, in.size() - pos});
+                         memcpy(p, in.data() + pos, k);
+                         pos += k;
+                         return k;
+                       }));
+  std::string out;
+  char buf[10000];
+  for (;;) {
+    BLD_ASSIGN_OR_RETURN(size_t n, dec->Read(buf, sizeof buf));
+    if (n == 0) break;
+    out.append(buf, n);
+  }
+  return out;
+}
+
+std::string Sample(size_t n) {
+  std::mt19937 rng(42);
+  std::string s;
+  const char* words[] = {"layer ", "snapshot ", "overlay ", "whiteout ", "\n", "diff "};
+  while (s.size() < n) {
+    if (rng() % 5 == 0) {
+      s.push_back(static_cast<char>(rng()));
+    } else {
+      s += words[rng() % 6];
+    }
+  }
+  s.resize(n);
+  return s;
+}
+
+class CompressionTest : public ::testing::TestWithParam<oci::Compression> {};
+
+TEST_P(CompressionTest, RoundTrip) {
+  for (size_t n : {size_t{0}, size_t{1}, size_t{1000}, size_t{3 << 20}}) {
+    std::string in = Sample(n);
+    std::string z = Compress(GetParam(), in);
+    EXPECT_EQ(SniffCompression(z.substr(0, 8)), n == 0 && GetParam() == oci::Compression::kNone
+                                                    ? oci::Compression::kNone
+                                                    : GetParam());
+    auto out = Decompress(GetParam(), z);
+    ASSERT_TRUE(out.ok()) << out.error().message();
+    EXPECT_EQ(*out, in) << n;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(All, CompressionTest,
+                         ::testing::Values(oci::Compression::kNone, oci::Compression::kGzip,
+                                           oci::Compression::kZstd),
+                         [](const auto& info) { return std::string(CompressionName(info.param)); });
+
+TEST(Compression, GzipIsReadableByGunzip) {
+  std::string in = Sample(500000);
+  std::string z = Compress(oci::Compression::kGzip, in);
+  auto r = RunCommand({"gzip", "-dc"}, z);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->exit_code, 0) << r->err;
+  EXPECT_EQ(r->out, in);
+}
+
+TEST(Compression, ZstdIsReadableByZstdCli) {
+  std::string in = Sample(500000);
+  std::string z = Compress(oci::Compression::kZstd, in, {.level = 3, .threads = 2});
+  auto r = RunCommand({"zstd", "-dc"}, z);
+  if (!r.ok()) GTEST_SKIP() << "zstd CLI not installed";
+  EXPECT_EQ(r->exit_code, 0) << r->err;
+  EXPECT_EQ(r->out, in);
+}
+
+TEST(Compression, ReadsConcatenatedGzipMembers) {
+  std::string a = Sample(70000), b = Sample(1234);
+  std::string z = Compress(oci::Compression::kGzip, a) + Compress(oci::Compression::kGzip, b);
+  auto out = Decompress(oci::Compression::kGzip, z, 1000);
+  ASSERT_TRUE(out.ok()) << out.error().message();
+  EXPECT_EQ(*out, a + b);
+}
+
+TEST(Compression, RejectsTruncatedAndCorruptStreams) {
+  std::string in = Sample(200000);
+  for (auto c : {oci::Compression::kGzip, oci::Compression::kZstd}) {
+    std::string z = Compress(c, in);
+    auto t = Decompress(c, z.substr(0, z.size() / 2));
+    EXPECT_FALSE(t.ok()) << CompressionName(c);
+    std::string bad = z;
+    for (size_t i = 20; i < 60; ++i) bad[i] ^= 0x5a;
+    auto b = Decompress(c, bad);
+    EXPECT_FALSE(b.ok() && *b == in) << CompressionName(c);
+    auto g = Decompress(c, z + "garbage");
+    EXPECT_FALSE(g.ok()) << CompressionName(c);
+  }
+}
+
+TEST(Compression, RejectsBadLevels) {
+  auto sink = [](const void*, size_t) { return Ok(); };
+  EXPECT_FALSE(Compressor::Create(oci::Compression::kGzip, {.level = 9}, sink).ok());
+  EXPECT_FALSE(Compressor::Create(oci::Compression::kZstd, {.level = 99}, sink).ok());
+}
+
+}  // namespace
+}  // namespace bld::snapshot

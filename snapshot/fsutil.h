@@ -1,0 +1,51 @@
+// File-system helpers shared by the snapshot module (internal to snapshot/).
+#pragma once
+
+#include <sys/stat.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "base/error.h"
+#include "base/fd.h"
+
+namespace bld::snapshot {
+
+// openat2(dirfd, path, flags|O_CLOEXEC|O_NOFOLLOW, RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS|
+// RESOLVE_NO_MAGICLINKS|RESOLVE_NO_XDEV): never leaves dirfd, never follows a symlink.
+// Fails with ELOOP when any component is a symlink.
+Result<UniqueFd> OpenBeneath(int dirfd, const std::string& path, int flags, mode_t mode = 0);
+
+// rm -rf of `name` in `dirfd`, never following symlinks and never crossing mounts.
+// A missing name is fine.
+Status RemoveAt(int dirfd, const std::string& name);
+
+// Extended attributes of an open file (fd) or of a path without following it (lgetxattr).
+using Xattrs = std::vector<std::pair<std::string, std::string>>;
+Result<Xattrs> ListXattrsFd(int fd);
+Result<Xattrs> ListXattrsPath(const std::string& path);
+
+// Copies the tree at `src` into the (new or empty) directory `dst`, preserving types,
+// modes, owners, mtimes, xattrs, hardlinks (within the tree), symlinks, devices and fifos.
+// Regular files are reflinked where the file system allows, else copied.
+Status CopyTree(const std::string& src, const std::string& dst);
+
+// Switches the calling thread to the C.UTF-8 locale (uselocale) while alive, so that
+// libarchive hands file names through as UTF-8 instead of failing on every non-ASCII byte
+// in the C locale. A no-op if C.UTF-8 is missing.
+class ScopedUtf8Locale final {
+ public:
+  ScopedUtf8Locale();
+  ~ScopedUtf8Locale();
+  ScopedUtf8Locale(const ScopedUtf8Locale&) = delete;
+  ScopedUtf8Locale& operator=(const ScopedUtf8Locale&) = delete;
+
+ private:
+  void* old_ = nullptr;  // locale_t
+};
+
+// True for xattr names overlayfs uses internally (trusted.overlay.*, user.overlay.*).
+bool IsOverlayXattr(const std::string& name);
+
+}  // namespace bld::snapshot
