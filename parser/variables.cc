@@ -1,0 +1,141 @@
+#include "parser/variables.h"
+
+#include <algorithm>
+
+namespace bld::parser {
+namespace {
+
+ShellWordOptions OptionsFor(char escape) {
+  ShellWordOptions o;
+  o.escape_token = escape;
+  return o;
+}
+
+}  // namespace
+
+Result<EnvMap> ResolveMetaArgs(const std::vector<Instruction>& meta_args, const EnvMap& build_args,
+                               const EnvMap& predefined, char escape_token) {
+  EnvMap values;
+  for (const Instruction& ins : meta_args) {
+    const auto* arg = std::get_if<ArgInstruction>(&ins.value);
+    if (arg == nullptr) continue;
+    for (const ArgDecl& d : arg->args) {
+      auto b = build_args.find(d.key);
+      if (b != build_args.end()) {
+        values[d.key] = b->second;
+        continue;
+      }
+      if (d.value) {
+        EnvMap scope = predefined;
+        for (const auto& [k, v] : values) scope[k] = v;
+        auto v = ExpandWord(*d.value, scope, OptionsFor(escape_token));
+        if (!v.ok()) {
+          return InvalidArgumentError("line " + std::to_string(ins.start_line) + ": ARG " + d.key +
+                                      ": " + v.error().message());
+        }
+        values[d.key] = std::move(*v);
+        continue;
+      }
+      auto p = predefined.find(d.key);
+      if (p != predefined.end()) values[d.key] = p->second;
+    }
+  }
+  return values;
+}
+
+Result<std::string> ExpandWithMetaArgs(std::string_view word, const EnvMap& meta_values,
+                                       char escape_token) {
+  return ExpandWord(word, meta_values, OptionsFor(escape_token));
+}
+
+StageVariables::StageVariables(const std::vector<std::string>& image_env, EnvMap meta_values,
+                               EnvMap build_args, EnvMap predefined, char escape_token)
+    : env_(image_env),
+      meta_values_(std::move(meta_values)),
+      build_args_(std::move(build_args)),
+      predefined_(std::move(predefined)),
+      escape_token_(escape_token) {}
+
+ShellWordOptions StageVariables::Options() const { return OptionsFor(escape_token_); }
+
+EnvMap StageVariables::Visible() const {
+  EnvMap m;
+  for (const auto& [k, v] : args_) m[k] = v;
+  EnvMap env = BuildEnvMap(env_);
+  for (auto& [k, v] : env) m[k] = std::move(v);
+  return m;
+}
+
+Status StageVariables::Declare(const ArgInstruction& arg) {
+  for (const ArgDecl& d : arg.args) {
+    std::optional<std::string> value;
+    auto b = build_args_.find(d.key);
+    if (b != build_args_.end()) {
+      value = b->second;
+      consumed_.insert(d.key);
+    } else if (d.value) {
+      BLD_ASSIGN_OR_RETURN(std::string v, Expand(*d.value));
+      value = std::move(v);
+    } else if (auto m = meta_values_.find(d.key); m != meta_values_.end()) {
+      value = m->second;
+    } else if (auto p = predefined_.find(d.key); p != predefined_.end()) {
+      value = p->second;
+    }
+    args_.erase(std::remove_if(args_.begin(), args_.end(),
+                               [&](const auto& kv) { return kv.first == d.key; }),
+                args_.end());
+    if (value) args_.emplace_back(d.key, std::move(*value));
+  }
+  return Ok();
+}
+
+void StageVariables::SetEnvVar(const std::string& key, const std::string& value) {
+  std::string prefix = key + "=";
+  for (std::string& e : env_) {
+    if (e.compare(0, prefix.size(), prefix) == 0 || e == key) {
+      e = prefix + value;
+      return;
+    }
+  }
+  env_.push_back(prefix + value);
+}
+
+Status StageVariables::SetEnv(const EnvInstruction& env) {
+  BLD_ASSIGN_OR_RETURN(std::vector<KeyValue> pairs, ExpandPairs(env.vars));
+  for (const KeyValue& kv : pairs) {
+    if (kv.key.empty()) return InvalidArgumentError("ENV names can not be blank");
+    SetEnvVar(kv.key, kv.value);
+  }
+  return Ok();
+}
+
+Result<std::string> StageVariables::Expand(std::string_view word) const {
+  return ExpandWord(word, Visible(), Options());
+}
+
+Result<std::vector<std::string>> StageVariables::ExpandSplit(std::string_view word) const {
+  return ExpandWords(word, Visible(), Options());
+}
+
+Result<std::vector<KeyValue>> StageVariables::ExpandPairs(
+    const std::vector<KeyValue>& pairs) const {
+  EnvMap visible = Visible();
+  std::vector<KeyValue> out;
+  for (const KeyValue& kv : pairs) {
+    BLD_ASSIGN_OR_RETURN(std::string k, ExpandWord(kv.key, visible, Options()));
+    BLD_ASSIGN_OR_RETURN(std::string v, ExpandWord(kv.value, visible, Options()));
+    out.push_back(KeyValue{std::move(k), std::move(v)});
+  }
+  return out;
+}
+
+std::vector<std::string> StageVariables::RunEnv() const {
+  std::vector<std::string> out = env_;
+  EnvMap env = BuildEnvMap(env_);
+  for (const auto& [k, v] : args_) {
+    if (env.find(k) == env.end()) out.push_back(k + "=" + v);
+  }
+  return out;
+}
+
+}  // namespace bld::parser

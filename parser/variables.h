@@ -1,0 +1,84 @@
+// Build-time variables: ARG and ENV scoping as Docker defines it, for the
+// builder to expand instruction fields (see "expand:" in instructions.h).
+//
+//  - Meta ARGs (before the first FROM) are visible only to FROM lines (base
+//    name and --platform): ResolveMetaArgs().
+//  - Inside a stage nothing is visible until declared: `ARG NAME[=default]`
+//    takes the --build-arg value if one was given, else its default
+//    (expanded), else the meta ARG of the same name's value.
+//  - ENV values (the base image's and the stage's) override ARGs of the same
+//    name, whatever the order.
+//  - RUN sees the image environment plus the declared ARGs not overridden.
+// Pure: no I/O.
+#pragma once
+
+#include <set>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "base/error.h"
+#include "parser/instructions.h"
+#include "parser/shell_word.h"
+
+namespace bld::parser {
+
+// Values of the meta ARGs, in declaration order: a --build-arg wins over the
+// default; defaults expand with the meta ARGs before them and `predefined`
+// (e.g. BUILDPLATFORM, TARGETPLATFORM, which the builder supplies). An ARG
+// without default and without build arg is left out (it expands to "").
+Result<EnvMap> ResolveMetaArgs(const std::vector<Instruction>& meta_args, const EnvMap& build_args,
+                               const EnvMap& predefined = {}, char escape_token = '\\');
+
+// Expands FROM's base name and --platform with the meta ARG values.
+Result<std::string> ExpandWithMetaArgs(std::string_view word, const EnvMap& meta_values,
+                                       char escape_token = '\\');
+
+// The variables of one stage while its instructions are dispatched in order.
+class StageVariables final {
+ public:
+  // image_env: the base image's Env ("K=V"); meta_values: ResolveMetaArgs();
+  // build_args: --build-arg values; predefined: ARGs such as TARGETPLATFORM
+  // that a stage may declare without value to read.
+  StageVariables(const std::vector<std::string>& image_env, EnvMap meta_values, EnvMap build_args,
+                 EnvMap predefined = {}, char escape_token = '\\');
+
+  // ARG inside the stage (declares, in order).
+  Status Declare(const ArgInstruction& arg);
+  // ENV: every key and value expands with the variables as they were before
+  // this instruction (Docker's rule), then they are set in order.
+  Status SetEnv(const EnvInstruction& env);
+
+  // Expands one word (quotes removed, variables substituted), e.g. a COPY source.
+  Result<std::string> Expand(std::string_view word) const;
+  // Expands and splits at unquoted whitespace (EXPOSE).
+  Result<std::vector<std::string>> ExpandSplit(std::string_view word) const;
+  // Expands every key and value of ENV/LABEL-like pairs.
+  Result<std::vector<KeyValue>> ExpandPairs(const std::vector<KeyValue>& pairs) const;
+
+  // What expansions see: ARGs overlaid by ENV.
+  EnvMap Visible() const;
+  // The image config Env ("K=V"), base image first, updated by SetEnv.
+  const std::vector<std::string>& Env() const { return env_; }
+  // The environment of a RUN: Env() plus declared ARGs that ENV does not override.
+  std::vector<std::string> RunEnv() const;
+  // Declared ARGs with a value, in declaration order (for cache keys).
+  const std::vector<std::pair<std::string, std::string>>& Args() const { return args_; }
+  // --build-arg names some ARG of this stage (or a meta ARG) consumed.
+  const std::set<std::string>& ConsumedBuildArgs() const { return consumed_; }
+
+ private:
+  void SetEnvVar(const std::string& key, const std::string& value);
+  ShellWordOptions Options() const;
+
+  std::vector<std::string> env_;
+  std::vector<std::pair<std::string, std::string>> args_;
+  EnvMap meta_values_;
+  EnvMap build_args_;
+  EnvMap predefined_;
+  std::set<std::string> consumed_;
+  char escape_token_;
+};
+
+}  // namespace bld::parser
