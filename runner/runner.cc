@@ -447,16 +447,19 @@ void SetupStdio(const ChildChannel& ch, const SetupPlan& plan) {
   }
   if (plan.seccomp && !plan.no_new_privileges) LoadSeccomp(ch, plan);
   if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) CHILD_FAIL_ERRNO(ch, "PR_SET_KEEPCAPS");
+  // Raw system calls, not glibc's setgroups/setresgid/setresuid: those broadcast the change
+  // to every thread glibc knows of (SIGSETXID), and after clone() in a multithreaded parent
+  // the child waits forever for threads that do not exist in it.
   if (plan.set_groups) {
-    if (setgroups(plan.groups.size(), plan.groups.data()) != 0) {
+    if (syscall(SYS_setgroups, plan.groups.size(), plan.groups.data()) != 0) {
       CHILD_FAIL_ERRNO(ch, "setgroups for user %s", plan.user.c_str());
     }
   }
-  if (setresgid(plan.gid, plan.gid, plan.gid) != 0) {
+  if (syscall(SYS_setresgid, plan.gid, plan.gid, plan.gid) != 0) {
     CHILD_FAIL_ERRNO(ch, "setgid %u for user %s%s", plan.gid, plan.user.c_str(),
                      plan.user_namespace ? " (is the gid mapped in the user namespace?)" : "");
   }
-  if (setresuid(plan.uid, plan.uid, plan.uid) != 0) {
+  if (syscall(SYS_setresuid, plan.uid, plan.uid, plan.uid) != 0) {
     CHILD_FAIL_ERRNO(ch, "setuid %u for user %s%s", plan.uid, plan.user.c_str(),
                      plan.user_namespace ? " (is the uid mapped in the user namespace?)" : "");
   }
