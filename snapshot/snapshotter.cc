@@ -1,5 +1,7 @@
 #include "snapshot/snapshotter.h"
 
+#include <sys/utsname.h>
+
 #include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -451,7 +453,17 @@ Result<std::unique_ptr<Snapshotter>> OpenSnapshotter(const std::string& store_ro
       probe = FailedPreconditionError(
           "store path " + dir + " contains ',', ':' or '\\', which overlay options cannot hold");
     } else {
-      probe = ProbeOverlay(dir, userxattr);
+      // A probe mount costs a few milliseconds on every command: remember a success for
+      // this kernel and user-namespace mode in the store.
+      struct utsname uts;
+      ::uname(&uts);
+      std::string marker = JoinPath(dir, ".overlay-probed");
+      std::string expected = std::string(uts.release) + (userxattr ? " userxattr\n" : "\n");
+      auto seen = ReadFile(marker);
+      if (!seen.ok() || *seen != expected) {
+        probe = ProbeOverlay(dir, userxattr);
+        if (probe.ok()) (void)WriteFileAtomic(marker, expected, 0644);
+      }
     }
     if (probe.ok()) {
       if (why.empty()) {
