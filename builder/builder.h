@@ -1,0 +1,98 @@
+// builder: `bld build` — Dockerfile + context -> image in the local store.
+//
+// Three layers, as in BuildKit: the parser gives typed stages; graph.h lowers
+// them into a validated Graph (before anything runs); the executor walks the
+// graph, one stage per thread (up to `jobs` at once), each instruction
+// through its family's executor (run.cc, copy.cc, metadata.cc). Steps that
+// produce a layer (RUN, COPY, ADD) have a cache key (cache_key.h) and reuse a
+// recorded layer on a hit (cache.h).
+//
+//   BuildOptions o;
+//   o.store_root = "/var/lib/bld"; o.context_dir = "."; o.tags = {"app"};
+//   auto r = builder::Build(o);   // progress on stderr
+//   printf("%s\n", r->image_id.str().c_str());
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/error.h"
+#include "oci/descriptor.h"
+#include "oci/digest.h"
+#include "oci/media_types.h"
+
+namespace bld::builder {
+
+enum class ProgressMode { kAuto, kTty, kPlain, kJson, kQuiet };
+// "auto" | "tty" | "plain" | "json" (quiet comes from -q). InvalidArgument otherwise.
+Result<ProgressMode> ParseProgressMode(std::string_view s);
+
+// --output type=oci|docker|local|registry[,dest=PATH][,name=REF]
+struct OutputSpec {
+  enum class Type { kOci, kDocker, kLocal, kRegistry };
+  Type type = Type::kOci;
+  std::string dest;  // oci/docker: archive file ("-" = stdout); local: directory
+  std::string name;  // registry: the reference pushed to; oci/docker: the name in the archive
+  bool tls_verify = true;
+};
+// Parses the CSV form. InvalidArgument naming the problem.
+Result<OutputSpec> ParseOutputSpec(std::string_view s);
+
+// --secret id=ID,src=PATH (also env=VAR as BuildKit).
+struct SecretSpec {
+  std::string id;
+  std::string src;  // file with the secret
+  std::string env;  // or the value of this environment variable
+};
+Result<SecretSpec> ParseSecretSpec(std::string_view s);
+
+enum class BuildNetwork { kDefault, kHost, kNone };
+
+struct BuildOptions {
+  std::string store_root;
+  // The context directory. (The CLI unpacks a context given as a tar on stdin
+  // into a temporary directory first.)
+  std::string context_dir;
+  // The Dockerfile: `dockerfile_text` if set (for -f -), else the file at
+  // `dockerfile_path` ("" = <context>/Dockerfile).
+  std::string dockerfile_path;
+  std::optional<std::string> dockerfile_text;
+  std::vector<std::string> tags;
+  // --build-arg K=V; K alone takes the value from the environment (skipped when unset).
+  std::map<std::string, std::string> build_args;
+  std::string target;
+  bool no_cache = false;
+  bool pull = false;     // pull base images even when they are in the store
+  std::string platform;  // "" = host; anything else must match the host
+  std::map<std::string, std::string> labels;
+  oci::Compression compression = oci::Compression::kGzip;
+  std::optional<int64_t> source_date_epoch;
+  std::vector<SecretSpec> secrets;
+  BuildNetwork network = BuildNetwork::kDefault;
+  int jobs = 0;  // 0 = number of cores
+  bool explain = false;
+  ProgressMode progress = ProgressMode::kAuto;
+  std::vector<OutputSpec> outputs;
+  bool push = false;
+  bool tls_verify = true;  // for pulls and pushes
+  // Where progress is written (stderr by default).
+  int progress_fd = 2;
+};
+
+struct BuildResult {
+  oci::Digest image_id;      // the config digest
+  oci::Descriptor manifest;  // the image manifest in the store
+  int steps_run = 0;         // layer steps executed
+  int steps_cached = 0;      // layer steps satisfied from the cache
+};
+
+// Builds. Holds the store's shared lock for the duration. Errors about the
+// Dockerfile read "Dockerfile:LINE: ..."; a failing RUN reports its exit code
+// and the tail of its output.
+Result<BuildResult> Build(const BuildOptions& options);
+
+}  // namespace bld::builder

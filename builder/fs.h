@@ -1,0 +1,33 @@
+// File operations inside a container root filesystem mounted on the host:
+// paths are resolved component by component with symlinks interpreted
+// relative to the root (an absolute link target or ".." never leaves it), as
+// the container would see them.
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+
+#include "base/error.h"
+
+namespace bld::builder {
+
+// The host path of `path` (absolute, inside the container) under `root`,
+// following symlinks inside the root (the last component too when
+// `follow_last`). Components that do not exist are appended as they are.
+Result<std::string> ResolveInRoot(const std::string& root, const std::string& path,
+                                  bool follow_last = true);
+
+// mkdir -p of `path` inside `root`; directories it creates get mode 0755 and
+// the owner uid:gid. Returns the host path.
+Result<std::string> MkdirAllInRoot(const std::string& root, const std::string& path, uid_t uid,
+                                   gid_t gid);
+
+// Cleans an absolute container path ("/a/./b/../c/" -> "/a/c").
+std::string CleanAbs(const std::string& path);
+
+// Reads a file of the container ("" when missing).
+std::string ReadFileInRoot(const std::string& root, const std::string& path);
+
+}  // namespace bld::builder

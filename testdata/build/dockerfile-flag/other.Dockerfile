@@ -1,0 +1,3 @@
+FROM busybox
+RUN echo other > /which
+COPY . /ctx/
