@@ -6,5 +6,24 @@
 namespace bld::cli {
 
 Command MakeVersionCommand();
+Command MakeParseCommand();
+Command MakeBuildCommand();
+Command MakeImagesCommand();
+Command MakeInspectCommand();
+Command MakeTagCommand();
+Command MakeRmiCommand();
+Command MakePruneCommand();
+Command MakeImportCommand();
+Command MakeSaveCommand();
+Command MakeLoadCommand();
+Command MakeRunCommand();
+Command MakePsCommand();
+Command MakeLogsCommand();
+Command MakeStopCommand();
+Command MakeRmCommand();
+Command MakePullCommand();
+Command MakePushCommand();
+Command MakeLoginCommand();
+Command MakeLogoutCommand();
 
 }  // namespace bld::cli

@@ -31,8 +31,17 @@ std::string StoreRoot(const GlobalOptions& g);
 Result<std::unique_ptr<oci::Store>> OpenStore(const GlobalOptions& g);
 
 // Prints "bld: <message>" on stderr and returns the exit code for it:
-// usage errors (InvalidArgument) -> 2, everything else -> 125 unless given.
+// `exit_code` when given, else usage errors (InvalidArgument) -> 2 and
+// everything else -> 1. (`bld run` passes 125 for failures before the
+// container started.)
 int ReportError(const Error& e, int exit_code = -1);
+
+// "2.1MB", "512kB" (decimal units, as docker prints sizes).
+std::string HumanSize(int64_t bytes);
+// "3 hours ago" for an RFC 3339 time; "N/A" when empty or unparsable.
+std::string HumanAgo(const std::string& rfc3339);
+// The current time, RFC 3339 in UTC with seconds ("2024-01-01T00:00:00Z").
+std::string NowRfc3339();
 
 // A subcommand: Setup adds its options to `app` and returns the function to
 // run once parsing succeeded (returning the process exit code).

@@ -9,6 +9,25 @@ int main(int argc, char** argv) {
   using namespace bld::cli;
   const std::vector<Command> commands = {
       MakeVersionCommand(),
+      MakeParseCommand(),
+      MakeBuildCommand(),
+      MakePullCommand(),
+      MakePushCommand(),
+      MakeLoginCommand(),
+      MakeLogoutCommand(),
+      MakeImagesCommand(),
+      MakeInspectCommand(),
+      MakeTagCommand(),
+      MakeRmiCommand(),
+      MakePruneCommand(),
+      MakeImportCommand(),
+      MakeSaveCommand(),
+      MakeLoadCommand(),
+      MakeRunCommand(),
+      MakePsCommand(),
+      MakeLogsCommand(),
+      MakeStopCommand(),
+      MakeRmCommand(),
   };
 
   CLI::App app{"bld: build, push and run OCI container images without a daemon"};
@@ -22,6 +41,11 @@ int main(int argc, char** argv) {
   for (const Command& c : commands) {
     CLI::App* sub = app.add_subcommand(c.name, c.summary);
     auto fn = c.setup(sub, &globals);
+    // Like docker: a repeatable flag takes one value per occurrence (`-t a -t b CONTEXT`),
+    // never the positionals after it.
+    for (CLI::Option* opt : sub->get_options()) {
+      if (!opt->get_lnames().empty() || !opt->get_snames().empty()) opt->allow_extra_args(false);
+    }
     sub->callback([&run, fn]() { run = fn; });
   }
   try {

@@ -1,0 +1,43 @@
+#!/bin/bash
+# bld run start-up: `bld run --rm busybox true`, median of N runs (default 20),
+# next to `buildah run` of the same image in the same run.
+#   bench/run_bench.sh [BLD_BINARY]   (default build/cli/bld; build it Release first)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BLD=${1:-$PWD/build/cli/bld}
+N=${N:-20}
+work=/tmp/bld-run-bench-$$
+mkdir -p "$work"
+trap 'buildah --root "$work/buildah" --runroot "$work/buildah-run" --storage-driver vfs rm -a >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+
+testdata/busybox-rootfs.sh -t "$work/busybox.tar"
+"$BLD" --root "$work/store" import "$work/busybox.tar" busybox --change 'CMD ["sh"]' >/dev/null
+"$BLD" --root "$work/store" run --rm busybox true  # warm: unpacks the layer once
+
+# Median wall time in milliseconds of N runs of "$@".
+median_ms() {
+  local times=()
+  for _ in $(seq "$N"); do
+    local t0 t1
+    t0=$(date +%s%N)
+    "$@" >/dev/null
+    t1=$(date +%s%N)
+    times+=($(( (t1 - t0) / 1000 )))
+  done
+  printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.1f\n", m/1000}'
+}
+
+bld_ms=$(median_ms "$BLD" --root "$work/store" run --rm busybox true)
+echo "bld run --rm busybox true:   median ${bld_ms} ms over $N runs"
+
+if command -v buildah >/dev/null; then
+  B=(buildah --root "$work/buildah" --runroot "$work/buildah-run" --storage-driver vfs)
+  "${B[@]}" pull -q "oci:$work/store:docker.io/library/busybox:latest" >/dev/null
+  ctr=$("${B[@]}" from -q docker.io/library/busybox:latest)
+  "${B[@]}" run "$ctr" true
+  buildah_ms=$(median_ms "${B[@]}" run "$ctr" true)
+  echo "buildah run CONTAINER true:  median ${buildah_ms} ms over $N runs"
+  awk -v a="$bld_ms" -v b="$buildah_ms" 'BEGIN {printf "bld is %.1fx faster\n", b/a}'
+else
+  echo "buildah not installed: no comparison"
+fi

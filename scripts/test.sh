@@ -1,0 +1,17 @@
+#!/bin/sh
+# Runs bld's whole test suite (unit + integration) on a build with
+# AddressSanitizer and UndefinedBehaviorSanitizer. Exits non-zero if any test fails.
+#   scripts/test.sh [ctest args...]
+set -eu
+cd "$(dirname "$0")/.."
+scripts/deps.sh
+BUILD=${BLD_TEST_BUILD_DIR:-build-asan}
+# -O1 with minimal debug info (-g1: line tables): sanitizer builds compile much faster than -O2 -g and still
+# give file:line in reports.
+cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=None -DCMAKE_CXX_FLAGS="-O1 -g1" \
+  -DCMAKE_C_FLAGS="-O1 -g1" -DBLD_SANITIZE=ON -DBLD_BENCH=OFF >/dev/null
+ninja -C "$BUILD"
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+cd "$BUILD"
+ctest --output-on-failure --timeout 600 -j2 "$@"

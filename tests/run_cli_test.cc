@@ -1,0 +1,167 @@
+// End-to-end tests of bld run / ps / logs / stop / rm on the busybox image.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "base/file.h"
+#include "base/temp_dir.h"
+#include "tests/testutil.h"
+
+namespace bld::testing {
+namespace {
+
+class RunCliTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto d = TempDir::Create("", "bld-run-cli-");
+    ASSERT_TRUE(d.ok());
+    dir_ = new TempDir(std::move(*d));
+    root_ = dir_->path() + "/root";
+    ASSERT_TRUE(ImportBusybox(root_, "busybox"));
+  }
+  static void TearDownTestSuite() {
+    // Containers left by a failed test must not keep mounts under the temp dir.
+    RunBld(root_, {"ps", "-a"});
+    bld::testing::Run({"sh", "-c", "for d in '" + root_ + "'/containers/*/rootfs; do umount -l \"$d\" 2>/dev/null; done; true"});
+    delete dir_;
+  }
+  void SetUp() override {
+    if (!IsRoot()) GTEST_SKIP() << "bld run tests need root (rootless runs are covered by the runner tests)";
+  }
+  CommandResult Bld(const std::vector<std::string>& args, const std::string& input = "") {
+    return RunBld(root_, args, input);
+  }
+  static TempDir* dir_;
+  static std::string root_;
+};
+
+TempDir* RunCliTest::dir_ = nullptr;
+std::string RunCliTest::root_;
+
+TEST_F(RunCliTest, RunsImageCmdAndArgs) {
+  auto r = Bld({"run", "--rm", "busybox", "echo", "hello", "--rm"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "hello --rm\n");
+  auto sh = Bld({"run", "--rm", "-i", "busybox"}, "echo from-stdin\n");
+  EXPECT_EQ(sh.exit_code, 0) << sh.err;
+  EXPECT_EQ(sh.out, "from-stdin\n");
+}
+
+TEST_F(RunCliTest, ExitCodesComeThrough) {
+  for (int code : {0, 1, 42}) {
+    auto r = Bld({"run", "--rm", "busybox", "sh", "-c", "exit " + std::to_string(code)});
+    EXPECT_EQ(r.exit_code, code) << r.err;
+  }
+  auto killed = Bld({"run", "--rm", "busybox", "sh", "-c", "kill -9 $$"});
+  EXPECT_EQ(killed.exit_code, 137);
+  auto notfound = Bld({"run", "--rm", "busybox", "no-such-command"});
+  EXPECT_EQ(notfound.exit_code, 127);
+  EXPECT_NE(notfound.err.find("no-such-command"), std::string::npos) << notfound.err;
+  auto notexec = Bld({"run", "--rm", "busybox", "/etc/passwd"});
+  EXPECT_EQ(notexec.exit_code, 126);
+  auto noimage = Bld({"run", "--rm", "no-such-image"});
+  EXPECT_EQ(noimage.exit_code, 125);
+  EXPECT_NE(noimage.err.find("no-such-image"), std::string::npos);
+}
+
+TEST_F(RunCliTest, ConfigFlags) {
+  auto r = Bld({"run", "--rm", "-e", "A=1", "-w", "/tmp/work", "-u", "nobody", "--hostname",
+                "box", "busybox", "sh", "-c", "echo $A $(pwd) $(id -u) $(hostname)"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "1 /tmp/work 65534 box\n");
+  auto ep = Bld({"run", "--rm", "--entrypoint", "/bin/echo", "busybox", "x"});
+  EXPECT_EQ(ep.out, "x\n");
+  std::string env_file = dir_->path() + "/env";
+  ASSERT_TRUE(WriteFileAtomic(env_file, "# comment\nB=two\n").ok());
+  auto ef = Bld({"run", "--rm", "--env-file", env_file, "busybox", "sh", "-c", "echo $B"});
+  EXPECT_EQ(ef.out, "two\n");
+}
+
+TEST_F(RunCliTest, VolumesTmpfsReadOnly) {
+  std::string host = dir_->path() + "/vol";
+  ASSERT_TRUE(MkdirAll(host).ok());
+  ASSERT_TRUE(WriteFileAtomic(host + "/in", "data").ok());
+  auto r = Bld({"run", "--rm", "-v", host + ":/mnt", "busybox", "sh", "-c",
+                "cat /mnt/in; echo out > /mnt/out"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "data");
+  auto out = ReadFile(host + "/out");
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ(*out, "out\n");
+  auto ro = Bld({"run", "--rm", "-v", host + ":/mnt:ro", "busybox", "sh", "-c", "echo x > /mnt/y"});
+  EXPECT_NE(ro.exit_code, 0);
+  auto rootro = Bld({"run", "--rm", "--read-only", "--tmpfs", "/scratch", "busybox", "sh", "-c",
+                     "echo ok > /scratch/f && cat /scratch/f && echo no > /etc/x"});
+  EXPECT_NE(rootro.exit_code, 0);
+  EXPECT_EQ(rootro.out, "ok\n");
+  auto bad = Bld({"run", "--rm", "-v", "relative:/mnt", "busybox", "true"});
+  EXPECT_EQ(bad.exit_code, 125);
+  EXPECT_NE(bad.err.find("relative:/mnt"), std::string::npos);
+}
+
+TEST_F(RunCliTest, NetworkNoneHasOnlyLoopback) {
+  auto r = Bld({"run", "--rm", "--network", "none", "busybox", "sh", "-c", "ls /sys/class/net"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "lo\n");
+}
+
+TEST_F(RunCliTest, WritesStayInTheContainer) {
+  auto r = Bld({"run", "--name", "writer", "busybox", "sh", "-c", "echo x > /bin/newfile"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  auto again = Bld({"run", "--rm", "busybox", "ls", "/bin/newfile"});
+  EXPECT_NE(again.exit_code, 0);
+  auto ps = Bld({"ps", "-a"});
+  EXPECT_NE(ps.out.find("writer"), std::string::npos) << ps.out;
+  EXPECT_NE(ps.out.find("Exited (0)"), std::string::npos) << ps.out;
+  EXPECT_EQ(Bld({"rm", "writer"}).exit_code, 0);
+  EXPECT_EQ(Bld({"ps", "-a"}).out.find("writer"), std::string::npos);
+  EXPECT_NE(Bld({"rm", "writer"}).exit_code, 0);
+}
+
+TEST_F(RunCliTest, DetachedPsLogsStopRm) {
+  auto r = Bld({"run", "-d", "--name", "bg", "busybox", "sh", "-c",
+                "echo started; trap 'echo got-term; exit 3' TERM; while true; do sleep 0.1; done"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.size(), 65u);  // the ID and a newline
+  auto ps = Bld({"ps"});
+  EXPECT_NE(ps.out.find("bg"), std::string::npos) << ps.out;
+  EXPECT_NE(ps.out.find("Up"), std::string::npos) << ps.out;
+  bool started = false;
+  for (int i = 0; i < 100 && !started; ++i) {
+    started = Bld({"logs", "bg"}).out.find("started") != std::string::npos;
+    if (!started) usleep(50000);
+  }
+  EXPECT_TRUE(started);
+  EXPECT_NE(Bld({"rm", "bg"}).exit_code, 0);  // running
+  auto stop = Bld({"stop", "bg"});
+  EXPECT_EQ(stop.exit_code, 0) << stop.err;
+  EXPECT_NE(Bld({"logs", "bg"}).out.find("got-term"), std::string::npos);
+  EXPECT_NE(Bld({"ps", "-a"}).out.find("Exited (3)"), std::string::npos);
+  EXPECT_EQ(Bld({"ps"}).out.find("bg"), std::string::npos);
+  EXPECT_EQ(Bld({"rm", "bg"}).exit_code, 0);
+}
+
+TEST_F(RunCliTest, LimitsAreEnforced) {
+  auto oom = Bld({"run", "--rm", "--memory", "32m", "busybox", "sh", "-c",
+                  "head -c 100000000 /dev/zero | tail > /dev/null"});
+  EXPECT_NE(oom.exit_code, 0);
+  EXPECT_NE(oom.err.find("out of memory"), std::string::npos) << oom.err;
+  auto pids = Bld({"run", "--rm", "--pids-limit", "20", "busybox", "sh", "-c",
+                   "for i in $(seq 50); do sleep 2 & done; wait"});
+  EXPECT_NE(pids.err.find("can't fork"), std::string::npos) << pids.err;
+}
+
+TEST_F(RunCliTest, RmRemovesSnapshot) {
+  auto before = ListDir(root_ + "/snapshots");
+  ASSERT_TRUE(before.ok());
+  ASSERT_EQ(Bld({"run", "--rm", "busybox", "true"}).exit_code, 0);
+  auto after = ListDir(root_ + "/snapshots");
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(before->size(), after->size());
+  auto containers = ListDir(root_ + "/containers");
+  if (containers.ok()) EXPECT_TRUE(containers->empty());
+}
+
+}  // namespace
+}  // namespace bld::testing

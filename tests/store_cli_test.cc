@@ -1,0 +1,319 @@
+// End-to-end tests of the store commands: import, images, inspect, tag, rmi,
+// prune, save, load — and their interop with skopeo, umoci and oci-image-tool.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "base/file.h"
+#include "base/temp_dir.h"
+#include "tests/testutil.h"
+
+namespace bld::testing {
+namespace {
+
+class StoreCliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto d = TempDir::Create("", "bld-store-cli-");
+    ASSERT_TRUE(d.ok());
+    dir_ = std::make_unique<TempDir>(std::move(*d));
+    root_ = dir_->path() + "/root";
+  }
+  CommandResult Bld(const std::vector<std::string>& args, const std::string& input = "") {
+    return RunBld(root_, args, input);
+  }
+  // A digest of everything in the store, to show a failed command changed nothing.
+  std::string StoreState() {
+    auto r = bld::testing::Run({"sh", "-c",
+                  "cd '" + root_ + "' && find . -path ./lock -prune -o -path ./index.lock -prune "
+                  "-o -type f -print | sort | xargs -r sha256sum"});
+    return r.out;
+  }
+  nlohmann::json Inspect(const std::string& name) {
+    auto r = Bld({"inspect", name});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    auto j = nlohmann::json::parse(r.out, nullptr, false);
+    EXPECT_TRUE(j.is_array() && j.size() == 1) << r.out;
+    return j.is_array() && !j.empty() ? j[0] : nlohmann::json();
+  }
+  std::unique_ptr<TempDir> dir_;
+  std::string root_;
+};
+
+TEST_F(StoreCliTest, ImportImagesInspect) {
+  ASSERT_TRUE(ImportBusybox(root_, "busybox"));
+  auto images = Bld({"images"});
+  ASSERT_EQ(images.exit_code, 0) << images.err;
+  EXPECT_NE(images.out.find("docker.io/library/busybox"), std::string::npos) << images.out;
+  EXPECT_NE(images.out.find("latest"), std::string::npos);
+
+  auto json = Bld({"images", "--format", "json"});
+  ASSERT_EQ(json.exit_code, 0);
+  auto list = nlohmann::json::parse(json.out);
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0]["Repository"], "docker.io/library/busybox");
+  EXPECT_EQ(list[0]["Tag"], "latest");
+
+  auto j = Inspect("busybox");
+  EXPECT_EQ(j["RepoTags"], nlohmann::json::array({"docker.io/library/busybox:latest"}));
+  EXPECT_EQ(j["Config"]["Cmd"], nlohmann::json::array({"sh"}));
+  EXPECT_EQ(j["Manifest"]["layers"].size(), 1u);
+  EXPECT_EQ(j["Manifest"]["layers"][0]["mediaType"],
+            "application/vnd.oci.image.layer.v1.tar+gzip");
+  EXPECT_EQ(j["ImageConfig"]["rootfs"]["diff_ids"].size(), 1u);
+  // By ID prefix and by full ID.
+  std::string id = j["Id"];
+  EXPECT_EQ(Inspect(id.substr(7, 12))["Id"], id);
+  EXPECT_EQ(Inspect(id)["Id"], id);
+}
+
+TEST_F(StoreCliTest, ImportAppliesChanges) {
+  std::string tar = BusyboxRootfsTar();
+  auto r = Bld({"import", tar, "x", "--change", "ENV A=1 B=\"two words\"", "--change",
+                "WORKDIR /srv", "--change", "USER nobody", "--change", "LABEL k=v",
+                "--change", "EXPOSE 80 53/udp", "--change", "ENTRYPOINT [\"/bin/echo\"]",
+                "--change", "CMD echo hi"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto c = Inspect("x")["Config"];
+  EXPECT_EQ(c["Env"], nlohmann::json::array({"A=1", "B=two words"}));
+  EXPECT_EQ(c["WorkingDir"], "/srv");
+  EXPECT_EQ(c["User"], "nobody");
+  EXPECT_EQ(c["Labels"]["k"], "v");
+  EXPECT_TRUE(c["ExposedPorts"].contains("80/tcp"));
+  EXPECT_TRUE(c["ExposedPorts"].contains("53/udp"));
+  EXPECT_EQ(c["Entrypoint"], nlohmann::json::array({"/bin/echo"}));
+  EXPECT_EQ(c["Cmd"], nlohmann::json::array({"/bin/sh", "-c", "echo hi"}));
+
+  auto bad = Bld({"import", tar, "y", "--change", "RUN echo no"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("RUN"), std::string::npos) << bad.err;
+}
+
+TEST_F(StoreCliTest, ImportFromStdinAndCompressed) {
+  std::string tar = BusyboxRootfsTar();
+  auto gz = bld::testing::Run({"sh", "-c", "gzip -c '" + tar + "' > '" + dir_->path() + "/rootfs.tgz'"});
+  ASSERT_EQ(gz.exit_code, 0);
+  auto data = ReadFile(dir_->path() + "/rootfs.tgz");
+  ASSERT_TRUE(data.ok());
+  auto r = Bld({"import", "-", "fromstdin"}, *data);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto plain = Bld({"import", tar, "plain"});
+  ASSERT_EQ(plain.exit_code, 0) << plain.err;
+  // The same files give the same layer whatever the input compression.
+  EXPECT_EQ(Inspect("fromstdin")["Manifest"]["layers"], Inspect("plain")["Manifest"]["layers"]);
+}
+
+TEST_F(StoreCliTest, TagAndRmi) {
+  ASSERT_TRUE(ImportBusybox(root_, "busybox"));
+  ASSERT_EQ(Bld({"tag", "busybox", "localhost:5000/team/bb:1"}).exit_code, 0);
+  EXPECT_EQ(Inspect("localhost:5000/team/bb:1")["RepoTags"].size(), 2u);
+  auto r = Bld({"rmi", "busybox"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("Untagged: docker.io/library/busybox:latest"), std::string::npos);
+  EXPECT_EQ(Inspect("localhost:5000/team/bb:1")["RepoTags"].size(), 1u);
+  auto blobs_before = ListDir(root_ + "/blobs/sha256");
+  ASSERT_TRUE(blobs_before.ok());
+  EXPECT_EQ(blobs_before->size(), 3u);  // layer, config, manifest
+  ASSERT_EQ(Bld({"rmi", "localhost:5000/team/bb:1"}).exit_code, 0);
+  auto blobs_after = ListDir(root_ + "/blobs/sha256");
+  ASSERT_TRUE(blobs_after.ok());
+  EXPECT_TRUE(blobs_after->empty());
+}
+
+TEST_F(StoreCliTest, SkopeoUmociAndOciImageToolReadTheStore) {
+  if (!HaveProgram("skopeo") || !HaveProgram("umoci") || !HaveProgram("oci-image-tool")) {
+    GTEST_SKIP() << "needs skopeo, umoci and oci-image-tool (apt-get install them)";
+  }
+  ASSERT_TRUE(ImportBusybox(root_, "busybox"));
+  std::string ref = "docker.io/library/busybox:latest";
+  auto inspect = bld::testing::Run({"skopeo", "inspect", "oci:" + root_ + ":" + ref});
+  ASSERT_EQ(inspect.exit_code, 0) << inspect.err;
+  auto j = nlohmann::json::parse(inspect.out);
+  EXPECT_EQ(j["Layers"].size(), 1u);
+  EXPECT_EQ(j["Os"], "linux");
+
+  std::string bundle = dir_->path() + "/bundle";
+  auto unpack = bld::testing::Run({"umoci", "unpack", "--image", root_ + ":" + ref, bundle});
+  ASSERT_EQ(unpack.exit_code, 0) << unpack.err;
+  EXPECT_TRUE(PathExists(bundle + "/rootfs/bin/busybox"));
+  EXPECT_TRUE(PathExists(bundle + "/rootfs/etc/passwd"));
+
+  auto validate = bld::testing::Run({"oci-image-tool", "validate", "--type", "image", "--ref", "name=" + ref, root_});
+  EXPECT_EQ(validate.exit_code, 0) << validate.out << validate.err;
+}
+
+TEST_F(StoreCliTest, SaveAndLoadBothFormats) {
+  ASSERT_TRUE(ImportBusybox(root_, "busybox"));
+  std::string id = Inspect("busybox")["Id"];
+  for (std::string format : {"oci-archive", "docker-archive"}) {
+    SCOPED_TRACE(format);
+    std::string file = dir_->path() + "/img-" + format + ".tar";
+    auto save = Bld({"save", "-o", file, "--format", format, "busybox"});
+    ASSERT_EQ(save.exit_code, 0) << save.err;
+    std::string other = dir_->path() + "/other-" + format;
+    auto load = RunBld(other, {"load", "-i", file});
+    ASSERT_EQ(load.exit_code, 0) << load.err;
+    auto r = RunBld(other, {"inspect", "busybox"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto j = nlohmann::json::parse(r.out)[0];
+    EXPECT_EQ(j["Config"]["Cmd"], nlohmann::json::array({"sh"}));
+    EXPECT_EQ(j["ImageConfig"]["rootfs"], Inspect("busybox")["ImageConfig"]["rootfs"]);
+    if (format == "oci-archive") EXPECT_EQ(j["Id"], id);
+  }
+  // Save to stdout, load from stdin.
+  auto save = Bld({"save", "busybox"});
+  ASSERT_EQ(save.exit_code, 0);
+  auto load = RunBld(dir_->path() + "/stdin", {"load"}, save.out);
+  EXPECT_EQ(load.exit_code, 0) << load.err;
+}
+
+TEST_F(StoreCliTest, SkopeoReadsSavedArchivesAndWritesLoadableOnes) {
+  if (!HaveProgram("skopeo")) GTEST_SKIP() << "needs skopeo";
+  ASSERT_TRUE(ImportBusybox(root_, "busybox"));
+  std::string oci_tar = dir_->path() + "/a.tar", docker_tar = dir_->path() + "/d.tar";
+  ASSERT_EQ(Bld({"save", "-o", oci_tar, "--format", "oci-archive", "busybox"}).exit_code, 0);
+  ASSERT_EQ(Bld({"save", "-o", docker_tar, "--format", "docker-archive", "busybox"}).exit_code, 0);
+  auto copy = bld::testing::Run({"skopeo", "copy", "oci-archive:" + oci_tar,
+                   "oci:" + dir_->path() + "/skopeo-layout:bb"});
+  EXPECT_EQ(copy.exit_code, 0) << copy.err;
+  auto di = bld::testing::Run({"skopeo", "inspect", "docker-archive:" + docker_tar});
+  EXPECT_EQ(di.exit_code, 0) << di.err;
+
+  std::string src = "oci:" + root_ + ":docker.io/library/busybox:latest";
+  std::string s_oci = dir_->path() + "/s-oci.tar", s_docker = dir_->path() + "/s-docker.tar";
+  ASSERT_EQ(bld::testing::Run({"skopeo", "copy", src, "oci-archive:" + s_oci + ":sk/oci:1"}).exit_code, 0);
+  ASSERT_EQ(bld::testing::Run({"skopeo", "copy", src, "docker-archive:" + s_docker + ":sk/docker:1"}).exit_code,
+            0);
+  std::string other = dir_->path() + "/other";
+  auto l1 = RunBld(other, {"load", "-i", s_oci});
+  EXPECT_EQ(l1.exit_code, 0) << l1.err;
+  auto l2 = RunBld(other, {"load", "-i", s_docker});
+  EXPECT_EQ(l2.exit_code, 0) << l2.err;
+  EXPECT_EQ(RunBld(other, {"inspect", "sk/docker:1"}).exit_code, 0);
+}
+
+TEST_F(StoreCliTest, BadInputGivesOneLineErrorAndLeavesStoreUnchanged) {
+  ASSERT_TRUE(ImportBusybox(root_, "busybox"));
+  std::string before = StoreState();
+  struct Case {
+    std::vector<std::string> args;
+    int exit_code;
+    std::string needle;
+  };
+  std::string truncated = dir_->path() + "/truncated.tar";
+  ASSERT_EQ(Bld({"save", "-o", dir_->path() + "/full.tar", "busybox"}).exit_code, 0);
+  ASSERT_EQ(bld::testing::Run({"sh", "-c", "head -c 300000 '" + dir_->path() + "/full.tar' > '" + truncated +
+                                 "'"}).exit_code, 0);
+  std::string escaping = dir_->path() + "/escape.tar";
+  ASSERT_EQ(bld::testing::Run({"sh", "-c", "cd '" + dir_->path() + "' && mkdir -p e/sub && echo x > e/evil && "
+                             "tar -C e/sub -cf '" + escaping + "' -P ../evil"}).exit_code, 0);
+  std::vector<Case> cases = {
+      {{"inspect", "Upper/Case"}, 2, "Upper/Case"},
+      {{"inspect", "nosuchimage"}, 1, "nosuchimage"},
+      {{"tag", "nosuchimage", "x"}, 1, "nosuchimage"},
+      {{"load", "-i", truncated}, 1, "truncated"},
+      {{"load", "-i", escaping}, 1, "../evil"},
+      {{"import", escaping, "esc"}, 1, "../evil"},
+      {{"import", dir_->path() + "/missing.tar", "m"}, 1, "missing.tar"},
+  };
+  for (const auto& c : cases) {
+    auto r = Bld(c.args);
+    EXPECT_EQ(r.exit_code, c.exit_code) << c.args[0] << " " << c.args[1] << ": " << r.err;
+    EXPECT_NE(r.err.find(c.needle), std::string::npos) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_EQ(StoreState(), before) << "store changed by " << c.args[0];
+  }
+}
+
+TEST_F(StoreCliTest, CorruptBlobIsReported) {
+  ASSERT_TRUE(ImportBusybox(root_, "busybox"));
+  std::string id = Inspect("busybox")["Id"];
+  std::string path = root_ + "/blobs/sha256/" + id.substr(7);
+  ASSERT_TRUE(WriteFileAtomic(path, "{\"garbage\": true}").ok());
+  auto r = Bld({"inspect", "busybox"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("corrupt"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(id), std::string::npos) << r.err;
+  auto s = Bld({"save", "-o", dir_->path() + "/x.tar", "busybox"});
+  EXPECT_NE(s.exit_code, 0);
+  EXPECT_NE(s.err.find("corrupt"), std::string::npos) << s.err;
+}
+
+TEST_F(StoreCliTest, ConcurrentImportAndTagLoseNothing) {
+  ASSERT_TRUE(ImportBusybox(root_, "busybox"));
+  std::string tar = BusyboxRootfsTar();
+  std::vector<pid_t> pids;
+  for (int p = 0; p < 8; ++p) {
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      std::string bld = BldBinary();
+      std::string cmd = "set -e; ";
+      for (int t = 0; t < 3; ++t) {
+        std::string n = "p" + std::to_string(p) + "/t" + std::to_string(t);
+        cmd += "'" + bld + "' --root '" + root_ + "' tag busybox " + n + "; ";
+      }
+      cmd += "'" + bld + "' --root '" + root_ + "' import '" + tar + "' imp" + std::to_string(p);
+      execlp("sh", "sh", "-c", cmd.c_str(), nullptr);
+      _exit(127);
+    }
+    pids.push_back(pid);
+  }
+  for (pid_t pid : pids) {
+    int status;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  }
+  auto json = Bld({"images", "--format", "json"});
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  EXPECT_EQ(nlohmann::json::parse(json.out).size(), 1u + 8 * 3 + 8);
+}
+
+TEST_F(StoreCliTest, KilledImportLeavesUsableStore) {
+  ASSERT_TRUE(ImportBusybox(root_, "busybox"));
+  // A slow, endless input: bld import is mid-write when it is killed.
+  std::string fifo = dir_->path() + "/fifo";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    execl(BldBinary().c_str(), "bld", "--root", root_.c_str(), "import", fifo.c_str(), "killed",
+          nullptr);
+    _exit(127);
+  }
+  // Half the tar, then silence: bld is blocked mid-layer when it is killed.
+  std::string tar = BusyboxRootfsTar();
+  std::thread feeder([fifo, tar] {
+    auto r = bld::testing::Run({"sh", "-c", "{ head -c 1000000 '" + tar + "'; sleep 3; } > '" + fifo + "'"});
+    (void)r;
+  });
+  // Wait until the ingest file exists and has data.
+  bool writing = false;
+  for (int i = 0; i < 200 && !writing; ++i) {
+    auto names = ListDir(root_ + "/ingest");
+    if (names.ok() && !names->empty()) writing = true;
+    else usleep(20000);
+  }
+  kill(pid, SIGKILL);
+  int status;
+  waitpid(pid, &status, 0);
+  feeder.join();
+  ASSERT_TRUE(writing) << "import never started writing";
+  EXPECT_EQ(Bld({"images"}).exit_code, 0);
+  EXPECT_EQ(Bld({"inspect", "busybox"}).exit_code, 0);
+  EXPECT_NE(Bld({"inspect", "killed"}).exit_code, 0);
+  ASSERT_TRUE(ImportBusybox(root_, "again"));
+  auto prune = Bld({"prune"});
+  ASSERT_EQ(prune.exit_code, 0) << prune.err;
+  auto ingests = ListDir(root_ + "/ingest");
+  ASSERT_TRUE(ingests.ok());
+  EXPECT_TRUE(ingests->empty());
+  EXPECT_EQ(Bld({"inspect", "again"}).exit_code, 0);
+}
+
+}  // namespace
+}  // namespace bld::testing
