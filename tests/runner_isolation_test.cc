@@ -152,7 +152,9 @@ TEST_P(RunnerIsolationTest, NonRootUserHasNoCapabilities) {
     GTEST_SKIP() << "no subordinate ids for the test user: " << r.err;
   }
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(r.out, "uid=65534(nobody) gid=65534(nogroup)\nCapEff:\t0000000000000000\n");
+  // As with Docker, the primary group is also a supplementary group.
+  EXPECT_EQ(r.out,
+            "uid=65534(nobody) gid=65534(nogroup) groups=65534(nogroup)\nCapEff:\t0000000000000000\n");
 }
 
 TEST_P(RunnerIsolationTest, UserAndGroups) {
