@@ -1,7 +1,9 @@
 #!/bin/sh
 # Benchmarks `bld build` against `buildah build --layers` in the same run (median of N,
-# default 5): a small build on busybox, 30 trivial RUN steps, a step writing ~400 MB, and
-# the fully cached rebuild of each. Not run by ctest.
+# default 5): a small build on busybox, a two-stage C build on Debian (gcc from a
+# debootstrap'd base: testdata/debian-rootfs.sh with INCLUDE=gcc,libc6-dev; skipped with a
+# message when the mirror cannot be reached), 30 trivial RUN steps, a step writing ~400 MB,
+# and the fully cached rebuild of each. Not run by ctest.
 #   bench/build_bench.sh BLD_BINARY [N]
 # Prints one line per benchmark: name, bld median, buildah median, ratio.
 set -eu
@@ -76,5 +78,28 @@ bench() {
 }
 
 bench small "$WORK/small"
+
+if INCLUDE=gcc,libc6-dev "$SRC/testdata/debian-rootfs.sh" -t "$WORK/debian-gcc.tar"; then
+  "$BLD" --root "$WORK/store" import "$WORK/debian-gcc.tar" debian-gcc --change 'CMD ["bash"]' >/dev/null
+  ID=$($BH pull -q "oci:$LAYOUT:docker.io/library/debian-gcc:latest")
+  $BH tag "$ID" docker.io/library/debian-gcc:latest
+  mkdir -p "$WORK/c"
+  cat > "$WORK/c/hello.c" <<'C'
+#include <stdio.h>
+int main(void) { puts("hello from C"); return 0; }
+C
+  cat > "$WORK/c/Dockerfile" <<'D'
+FROM debian-gcc AS build
+WORKDIR /src
+COPY hello.c .
+RUN gcc -O2 -static -o /hello hello.c
+FROM busybox
+COPY --from=build /hello /usr/local/bin/hello
+CMD ["hello"]
+D
+  bench c-two-stage "$WORK/c"
+else
+  echo "c-two-stage: skipped (no Debian base with gcc: see the message above)"
+fi
 bench 30-runs "$WORK/runs"
 bench 400mb "$WORK/big"

@@ -3,14 +3,20 @@
 # Debian's mirror, cached so that only the first run pays the minute of debootstrap:
 #   testdata/debian-rootfs.sh -t FILE     -> the rootfs as a tar in FILE
 # The cache is /var/cache/bld-test/debian-bookworm-minbase.tar (BLD_TEST_CACHE overrides
-# the directory; MIRROR the mirror). Exit status 3 means the mirror cannot be reached:
+# the directory; MIRROR the mirror). INCLUDE=pkg,pkg adds packages (a separate cached tar,
+# e.g. INCLUDE=gcc,libc6-dev for the C build benchmark). Exit status 3 means the mirror cannot be reached:
 # tests skip on that, with this script's message as the reason.
 set -eu
 
 SUITE=${SUITE:-bookworm}
 MIRROR=${MIRROR:-http://deb.debian.org/debian}
 CACHE_DIR=${BLD_TEST_CACHE:-/var/cache/bld-test}
-CACHE="$CACHE_DIR/debian-$SUITE-minbase.tar"
+INCLUDE=${INCLUDE:-}
+if [ -n "$INCLUDE" ]; then
+  CACHE="$CACHE_DIR/debian-$SUITE-minbase+$(echo "$INCLUDE" | tr ',' '+').tar"
+else
+  CACHE="$CACHE_DIR/debian-$SUITE-minbase.tar"
+fi
 
 if [ "${1:-}" != "-t" ] || [ -z "${2:-}" ]; then
   echo "usage: $0 -t FILE" >&2
@@ -26,7 +32,7 @@ if [ ! -s "$CACHE" ]; then
   mkdir -p "$CACHE_DIR"
   WORK=$(mktemp -d "$CACHE_DIR/.debootstrap.XXXXXX")
   trap 'rm -rf "$WORK"' EXIT
-  if ! debootstrap --variant=minbase "$SUITE" "$WORK/root" "$MIRROR" >"$WORK/log" 2>&1; then
+  if ! debootstrap --variant=minbase ${INCLUDE:+--include="$INCLUDE"} "$SUITE" "$WORK/root" "$MIRROR" >"$WORK/log" 2>&1; then
     if grep -qiE "could not resolve|failed to fetch|unable to fetch|couldn't download|connection" "$WORK/log"; then
       echo "debian-rootfs.sh: cannot reach $MIRROR:" >&2
       tail -3 "$WORK/log" >&2
