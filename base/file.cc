@@ -1,4 +1,5 @@
 #include "base/file.h"
+#include "base/random.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -8,7 +9,6 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <random>
 
 namespace bld {
 
@@ -78,10 +78,7 @@ Status FsyncDir(const std::string& dir) {
 
 Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mode) {
   std::string dir = Dirname(path);
-  static thread_local std::mt19937_64 rng{std::random_device{}()};
-  char suffix[32];
-  std::snprintf(suffix, sizeof suffix, ".tmp-%016llx", static_cast<unsigned long long>(rng()));
-  std::string tmp = path + suffix;
+  std::string tmp = path + ".tmp-" + RandomHex(16);
   {
     BLD_ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(tmp, O_WRONLY | O_CREAT | O_EXCL, mode));
     Status s = WriteAll(fd.get(), data, tmp);

@@ -13,6 +13,7 @@
 
 #include "base/file.h"
 #include "base/log.h"
+#include "base/random.h"
 #include "builder/builder.h"
 #include "builder/output.h"
 #include "builder/stage.h"
@@ -20,6 +21,7 @@
 #include "oci/reference.h"
 #include "registry/client.h"
 #include "registry/pull.h"
+#include "snapshot/compression.h"
 #include "snapshot/unpack.h"
 
 namespace bld::builder {
@@ -76,34 +78,6 @@ Result<ProgressMode> ParseProgressMode(std::string_view s) {
 }
 
 namespace {
-
-std::string RandomHex() {
-  unsigned char b[8] = {};
-  UniqueFd fd(open("/dev/urandom", O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0 || read(fd.get(), b, sizeof(b)) != sizeof(b)) {
-    auto now = std::chrono::steady_clock::now().time_since_epoch().count();
-    std::memcpy(b, &now, sizeof(b));
-  }
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : b) {
-    out.push_back(hex[c >> 4]);
-    out.push_back(hex[c & 15]);
-  }
-  return out;
-}
-
-std::string CompressionId(oci::Compression c) {
-  switch (c) {
-    case oci::Compression::kNone:
-      return "none";
-    case oci::Compression::kGzip:
-      return "gzip";
-    case oci::Compression::kZstd:
-      return "zstd";
-  }
-  return "?";
-}
 
 }  // namespace
 
@@ -204,7 +178,7 @@ Result<RootfsView> Session::View(const ImageState& state) {
   v.dir_ = std::make_unique<TempDir>(std::move(dir));
   BLD_ASSIGN_OR_RETURN(std::string chain, EnsureSnapshot(state));
   if (chain.empty()) return v;
-  std::string key = "bld-view-" + RandomHex();
+  std::string key = "bld-view-" + RandomHex(16);
   BLD_ASSIGN_OR_RETURN(auto mounts, snapshotter_.View(key, chain));
   v.snapshotter_ = &snapshotter_;
   v.key_ = key;
@@ -219,7 +193,7 @@ Status RunLayerStep(StageRun& run, const parser::Instruction& ins, LayerStep ste
   const BuildOptions& o = s.options();
   step.key.Add("platform", s.platform());
   step.key.Add("parent", step.independent ? std::string() : run.state.key.str());
-  step.key.Add("compression", CompressionId(o.compression));
+  step.key.Add("compression", std::string(snapshot::CompressionName(o.compression)));
   if (o.source_date_epoch) step.key.Add("source_date_epoch", std::to_string(*o.source_date_epoch));
   const oci::Digest key = step.key.Digest();
   const std::string address = run.Address(run.index);
@@ -273,7 +247,7 @@ Status RunLayerStep(StageRun& run, const parser::Instruction& ins, LayerStep ste
     }
     parent = *p;
   }
-  const std::string active = "bld-build-" + RandomHex();
+  const std::string active = "bld-build-" + RandomHex(16);
   auto mounts = s.snapshotter().Prepare(active, parent);
   if (!mounts.ok()) {
     s.progress().Failed(id, mounts.error().message());

@@ -9,6 +9,7 @@
 
 #include "base/file.h"
 #include "base/log.h"
+#include "base/random.h"
 #include "cli/commands.h"
 #include "cli/containers.h"
 #include "oci/image.h"
@@ -30,14 +31,6 @@ struct RunFlags {
   std::string image;
   std::vector<std::string> command;
 };
-
-std::string RandomHex(size_t n) {
-  static const char kHex[] = "0123456789abcdef";
-  std::random_device rd;
-  std::string s;
-  for (size_t i = 0; i < n; ++i) s += kHex[rd() & 15];
-  return s;
-}
 
 std::string RandomName() {
   static const char* const kAdjectives[] = {"brave", "calm", "eager", "fond", "keen",

@@ -9,9 +9,9 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <ctime>
-#include <random>
 
 #include "base/file.h"
+#include "base/random.h"
 #include "oci/media_types.h"
 
 namespace bld::oci {
@@ -19,14 +19,6 @@ namespace bld::oci {
 namespace {
 
 constexpr char kRefNameAnnotation[] = "org.opencontainers.image.ref.name";
-
-std::string RandomName() {
-  static thread_local std::mt19937_64 rng{std::random_device{}()};
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%016llx%016llx", static_cast<unsigned long long>(rng()),
-                static_cast<unsigned long long>(rng()));
-  return buf;
-}
 
 Result<UniqueFd> LockFile(const std::string& path, int how) {
   BLD_ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(path, O_RDWR | O_CREAT, 0644));
@@ -106,7 +98,7 @@ Result<StoreLock> Store::LockExclusive() const {
 }
 
 Result<std::unique_ptr<BlobWriter>> Store::Ingest() const {
-  std::string path = root_ + "/ingest/" + RandomName();
+  std::string path = root_ + "/ingest/" + RandomHex(32);
   BLD_ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(path, O_WRONLY | O_CREAT | O_EXCL, 0644));
   // The lock marks the ingest as live; CleanIngests removes only unlocked ones.
   if (::flock(fd.get(), LOCK_EX | LOCK_NB) < 0) {

@@ -32,9 +32,9 @@
 #include <cstdio>
 #include <cstring>
 #include <mutex>
-#include <random>
 
 #include "base/file.h"
+#include "base/random.h"
 #include "base/temp_dir.h"
 #include "runner/capabilities.h"
 #include "runner/cgroup.h"
@@ -695,12 +695,7 @@ std::string EtcFilesParent() {
   return parent;
 }
 
-std::string RandomId() {
-  std::random_device rd;
-  char buf[17];
-  snprintf(buf, sizeof(buf), "%08x%08x", rd(), rd());
-  return buf;
-}
+std::string RandomId() { return RandomHex(16); }
 
 }  // namespace
 

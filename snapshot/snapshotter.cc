@@ -10,10 +10,10 @@
 #include <cstdlib>
 #include <ctime>
 #include <nlohmann/json.hpp>
-#include <random>
 
 #include "base/file.h"
 #include "base/log.h"
+#include "base/random.h"
 #include "oci/digest.h"
 #include "oci/store.h"
 #include "snapshot/fsutil.h"
@@ -54,14 +54,6 @@ namespace {
 
 constexpr int kMaxOverlayLowers = 500;  // OVL_MAX_STACK
 constexpr const char* kMeta = "meta.json";
-
-std::string RandomSuffix() {
-  static thread_local std::mt19937_64 rng(std::random_device{}() ^ static_cast<uint64_t>(::getpid())
-                                                                       << 32);
-  char buf[17];
-  snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(rng()));
-  return buf;
-}
 
 Result<Kind> ParseKind(const std::string& s) {
   if (s == "active") return Kind::kActive;
@@ -139,7 +131,7 @@ class SnapshotterBase : public Snapshotter {
         return FailedPreconditionError(ctx + ": snapshot " + child + " is based on it");
       }
     }
-    std::string trash = JoinPath(dir_, ".tmp-rm-" + RandomSuffix());
+    std::string trash = JoinPath(dir_, ".tmp-rm-" + RandomHex(16));
     if (::rename(Dir(key).c_str(), trash.c_str()) < 0) {
       return ErrnoError(ctx + ": rename " + Dir(key));
     }
@@ -237,7 +229,7 @@ class SnapshotterBase : public Snapshotter {
       }
     }
     if (Stat(key).ok()) return AlreadyExistsError("snapshot " + key + " already exists");
-    std::string tmp = JoinPath(dir_, ".tmp-" + RandomSuffix());
+    std::string tmp = JoinPath(dir_, ".tmp-" + RandomHex(16));
     if (::mkdir(tmp.c_str(), 0700) < 0) return ErrnoError("mkdir " + tmp);
     auto cleanup = [&](Error e) {
       (void)RemoveAll(tmp);
@@ -414,7 +406,7 @@ bool InInitialUserNamespace() {
 // Mounts a two-layer overlay in a scratch directory under `dir` to see whether overlay
 // works here (kernel support, privileges, the file system under the store).
 Status ProbeOverlay(const std::string& dir, bool userxattr) {
-  std::string p = JoinPath(dir, ".tmp-probe-" + RandomSuffix());
+  std::string p = JoinPath(dir, ".tmp-probe-" + RandomHex(16));
   for (const char* sub : {"", "/l1", "/l2", "/u", "/w", "/m"}) {
     if (::mkdir((p + sub).c_str(), 0700) < 0) {
       int err = errno;

@@ -2,9 +2,9 @@
 
 #include <unistd.h>
 
-#include <random>
 
 #include "base/log.h"
+#include "base/random.h"
 #include "oci/config.h"
 #include "oci/store.h"
 
@@ -13,9 +13,7 @@ namespace bld::snapshot {
 namespace {
 
 std::string UniqueKey(const std::string& chain) {
-  static thread_local std::mt19937_64 rng(std::random_device{}());
-  return "extract-" + std::to_string(::getpid()) + "-" + std::to_string(rng() % 1000000000) + " " +
-         chain;
+  return "extract-" + RandomHex(16) + " " + chain;
 }
 
 Status UnpackLayer(const oci::Store& store, const oci::Descriptor& layer,
