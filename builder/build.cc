@@ -1,4 +1,5 @@
-// Build(): plan (parse, graph), then act (stages in parallel, steps in order).
+// Build(): plan (parse, graph, base images, every stage lowered and keyed), then act
+// (stages in parallel, steps in order), then export (compression, SOURCE_DATE_EPOCH).
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/mount.h>
@@ -9,12 +10,15 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "base/file.h"
 #include "base/log.h"
 #include "base/random.h"
 #include "builder/builder.h"
+#include "builder/checks.h"
+#include "builder/export.h"
 #include "builder/output.h"
 #include "builder/stage.h"
 #include "oci/image.h"
@@ -37,19 +41,20 @@ std::string Rfc3339(int64_t seconds) {
   return buf;
 }
 
-void AddHistory(StageRun& run, const std::string& created_by, bool empty_layer) {
-  oci::HistoryEntry h;
-  h.created = run.session->created();
-  h.created_by = created_by;
-  h.comment = "bld";
-  h.empty_layer = empty_layer;
-  run.state.config.history.push_back(std::move(h));
-}
-
 std::vector<std::string> ShellOf(const ImageState& state) {
   const auto& c = *state.config.config;
   if (c.shell && !c.shell->empty()) return *c.shell;
   return {"/bin/sh", "-c"};
+}
+
+bool IsBuiltinProxyArg(std::string_view name) {
+  static const char* const kNames[] = {"HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY",   "NO_PROXY",
+                                       "ALL_PROXY",  "http_proxy",  "https_proxy", "ftp_proxy",
+                                       "no_proxy",   "all_proxy"};
+  for (const char* n : kNames) {
+    if (name == n) return true;
+  }
+  return false;
 }
 
 std::string StageRun::Address(int instruction) const {
@@ -68,6 +73,40 @@ std::string StageRun::StepName(const parser::Instruction& ins) const {
   return "[" + label + " " + std::to_string(position) + "/" + std::to_string(total) + "] " + text;
 }
 
+Result<SourceRef> StageRun::SourceOf(const parser::Instruction& ins, const std::string& value,
+                                     int mount) const {
+  if (!in_trigger) {
+    if (mount < 0) {
+      auto it = node->copy_from.find(index);
+      if (it != node->copy_from.end()) return it->second;
+    } else {
+      auto it = node->mount_from.find({index, mount});
+      if (it != node->mount_from.end()) return it->second;
+    }
+  }
+  // ONBUILD triggers (and values only known once expanded): resolved against the
+  // stages of this Dockerfile before the current one.
+  if (value.empty()) return At(ins, "--from names nothing (empty value)");
+  SourceRef ref = ResolveSource(*df, value);
+  if (ref.stage >= stage->index) {
+    return At(ins, "--from=" + value + " names a stage defined at or after this one");
+  }
+  return ref;
+}
+
+Result<oci::Digest> StageRun::SourceKey(const parser::Instruction& ins, const SourceRef& ref,
+                                        const std::string& what) {
+  if (ref.stage >= 0) {
+    BLD_ASSIGN_OR_RETURN(const StagePlan* sp, lower_stage(ref.stage));
+    return sp->final_state.key;
+  }
+  auto img = session->ImageFromStore(ref.image);
+  if (!img.ok()) {
+    return img.error().Wrap(file_name + ":" + std::to_string(ins.start_line) + ": " + what);
+  }
+  return img->key;
+}
+
 Result<ProgressMode> ParseProgressMode(std::string_view s) {
   if (s == "auto") return ProgressMode::kAuto;
   if (s == "tty") return ProgressMode::kTty;
@@ -76,10 +115,6 @@ Result<ProgressMode> ParseProgressMode(std::string_view s) {
   return InvalidArgumentError("--progress " + std::string(s) +
                               ": expected auto, tty, plain or json");
 }
-
-namespace {
-
-}  // namespace
 
 // ---- Session ------------------------------------------------------------------
 
@@ -97,8 +132,8 @@ Session::Session(const BuildOptions& options, oci::Store& store, snapshot::Snaps
       context_(context),
       cache_(options.store_root),
       platform_(oci::Platform::Host().str()) {
-  created_ = Rfc3339(options.source_date_epoch ? *options.source_date_epoch
-                                               : static_cast<int64_t>(time(nullptr)));
+  now_ = Rfc3339(options.source_date_epoch ? *options.source_date_epoch
+                                           : static_cast<int64_t>(time(nullptr)));
 }
 
 void Session::CountStep(bool cached) {
@@ -107,9 +142,20 @@ void Session::CountStep(bool cached) {
 }
 
 Result<ImageState> Session::ImageFromStore(const std::string& name) {
-  std::lock_guard lock(mu_);
-  auto it = images_.find(name);
-  if (it != images_.end()) return it->second;
+  std::shared_ptr<Pending> p;
+  {
+    std::lock_guard lock(mu_);
+    auto& slot = images_[name];
+    if (!slot) slot = std::make_shared<Pending>();
+    p = slot;
+  }
+  // Only resolutions of the same name wait for each other.
+  std::lock_guard lock(p->mu);
+  if (!p->result) p->result = Resolve(name);
+  return *p->result;
+}
+
+Result<ImageState> Session::Resolve(const std::string& name) {
   ImageState state;
   if (name == "scratch") {
     state.config.config = oci::ContainerConfig{};
@@ -120,7 +166,6 @@ Result<ImageState> Session::ImageFromStore(const std::string& name) {
     CacheKey k("bld.scratch.v1");
     k.Add("platform", platform_);
     state.key = k.Digest();
-    images_[name] = state;
     return state;
   }
   auto resolved = options_.pull ? Result<oci::ResolvedImage>(NotFoundError("--pull"))
@@ -152,16 +197,19 @@ Result<ImageState> Session::ImageFromStore(const std::string& name) {
   state.config = img.config;
   if (!state.config.config) state.config.config = oci::ContainerConfig{};
   state.layers = img.manifest.layers;
+  state.base_layers = state.layers.size();
   if (state.layers.size() != state.config.diff_ids.size()) {
     return FailedPreconditionError("image " + name + ": " + std::to_string(state.layers.size()) +
                                    " layers but " + std::to_string(state.config.diff_ids.size()) +
                                    " diff IDs");
   }
+  // The key of a base image is its content (chain of diff IDs), not its config: two
+  // images with the same layers build the same steps.
   CacheKey k("bld.base.v1");
-  k.Add("image", img.id().str());
+  k.Add("layers", state.config.diff_ids.empty() ? std::string("empty")
+                                                : oci::ChainId(state.config.diff_ids).str());
   k.Add("platform", platform_);
   state.key = k.Digest();
-  images_[name] = state;
   return state;
 }
 
@@ -186,159 +234,64 @@ Result<RootfsView> Session::View(const ImageState& state) {
   return v;
 }
 
-// ---- layer steps --------------------------------------------------------------
+// ---- planning -----------------------------------------------------------------
 
-Status RunLayerStep(StageRun& run, const parser::Instruction& ins, LayerStep step) {
-  Session& s = *run.session;
-  const BuildOptions& o = s.options();
-  step.key.Add("platform", s.platform());
-  step.key.Add("parent", step.independent ? std::string() : run.state.key.str());
-  step.key.Add("compression", std::string(snapshot::CompressionName(o.compression)));
-  if (o.source_date_epoch) step.key.Add("source_date_epoch", std::to_string(*o.source_date_epoch));
-  const oci::Digest key = step.key.Digest();
-  const std::string address = run.Address(run.index);
-  int id = s.progress().Start(step.name);
+namespace {
+// History text as Go's JSON encoder (Docker, BuildKit) writes it: invalid UTF-8 becomes
+// U+FFFD, so the config, the cache record and a rebuild agree byte for byte.
+std::string ValidUtf8(const std::string& s) {
+  std::string quoted =
+      nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return nlohmann::json::parse(quoted).get<std::string>();
+}
+}  // namespace
 
-  auto apply_record = [&](const CacheRecord& rec) {
-    if (rec.layer) {
-      run.state.layers.push_back(*rec.layer);
-      run.state.config.diff_ids.push_back(rec.diff_id);
-    }
-    AddHistory(run, rec.created_by, !rec.layer.has_value());
-    run.state.key = key;
-  };
+CacheKey StepKey(CacheKey semantic, const std::string& platform, const oci::Digest& parent,
+                 bool independent) {
+  semantic.Add("platform", platform);
+  semantic.Add("parent", independent ? std::string() : parent.str());
+  return semantic;
+}
 
-  if (!o.no_cache) {
-    auto rec = s.cache().Lookup(key);
-    if (rec && (!rec->layer || s.store().HasBlob(rec->layer->digest))) {
-      apply_record(*rec);
-      s.progress().Cached(id);
-      s.CountStep(true);
-      // Rewritten only when they changed: a fully cached build writes nothing.
-      if (o.explain || s.cache().PreviousInputs(address) != step.key.InputDigests()) {
-        (void)s.cache().SaveInputs(address, step.key.InputDigests());
-      }
-      return Ok();
-    }
-  }
-  if (o.explain) {
-    if (o.no_cache) {
-      s.progress().Info(id, "explain: --no-cache");
-    } else {
-      auto prev = s.cache().PreviousInputs(address);
-      if (!prev) {
-        s.progress().Info(id, "explain: no earlier build of this step");
-      } else {
-        auto diffs = DiffInputs(*prev, step.key.InputDigests());
-        if (diffs.empty()) {
-          s.progress().Info(id, "explain: same inputs as before, but the cached layer is gone");
-        }
-        for (const auto& d : diffs) s.progress().Info(id, "explain: " + d);
-      }
-    }
-  }
-
-  std::string parent;
-  if (!step.independent) {
-    auto p = s.EnsureSnapshot(run.state);
-    if (!p.ok()) {
-      s.progress().Failed(id, p.error().message());
-      return p.error().Wrap("unpack the layers below " + ins.name);
-    }
-    parent = *p;
-  }
-  const std::string active = "bld-build-" + RandomHex(16);
-  auto mounts = s.snapshotter().Prepare(active, parent);
-  if (!mounts.ok()) {
-    s.progress().Failed(id, mounts.error().message());
-    return mounts.error();
-  }
-  bool keep_active = false;
-  struct RemoveActive {
-    snapshot::Snapshotter& sn;
-    const std::string& key;
-    bool& keep;
-    ~RemoveActive() {
-      if (!keep) (void)sn.Remove(key);
-    }
-  } remove_active{s.snapshotter(), active, keep_active};
-
-  Status applied = Ok();
-  {
-    auto dir = TempDir::Create("", "bld-rootfs-");
-    if (!dir.ok()) return dir.error();
-    auto mounted = snapshot::ScopedMount::Create(*mounts, dir->path());
-    if (!mounted.ok()) {
-      s.progress().Failed(id, mounted.error().message());
-      return mounted.error();
-    }
-    applied = step.apply(dir->path(), id);
-    Status released = mounted->Release();
-    if (applied.ok() && !released.ok()) applied = released;
-  }
-  if (!applied.ok()) {
-    s.progress().Failed(id, applied.error().message());
-    return applied;
-  }
-
-  snapshot::DiffOptions dopt;
-  dopt.compression = o.compression;
-  dopt.source_date_epoch = o.source_date_epoch;
-  auto diff = s.snapshotter().Diff(active, dopt, s.store());
-  if (!diff.ok()) {
-    s.progress().Failed(id, diff.error().message());
-    return diff.error().Wrap("diff the result of " + ins.name);
-  }
-  CacheRecord rec;
-  rec.created_by = step.created_by;
-  if (!(step.drop_if_empty && diff->entries == 0)) {
-    rec.layer = diff->descriptor;
-    rec.diff_id = diff->diff_id;
-    if (!step.independent) {
-      std::vector<oci::Digest> ids = run.state.config.diff_ids;
-      ids.push_back(diff->diff_id);
-      std::string chain = oci::ChainId(ids).str();
-      Status c = s.snapshotter().Commit(chain, active);
-      if (c.ok()) {
-        keep_active = true;
-      } else if (!c.error().Is(ErrorCode::kAlreadyExists)) {
-        s.progress().Failed(id, c.error().message());
-        return c;
-      }
-    }
-  }
-  if (!o.no_cache || true) {
-    Status st = s.cache().Store(key, rec);
-    if (!st.ok()) BLD_LOG(kWarn) << "cache record: " << st.error().message();
-    (void)s.cache().SaveInputs(address, step.key.InputDigests());
-  }
-  apply_record(rec);
-  s.CountStep(false);
-  s.progress().Done(id);
+Status PlanLayerStep(StageRun& run, const parser::Instruction& ins, LayerStep step) {
+  PlanStep p;
+  p.name = std::move(step.name);
+  p.created_by = ValidUtf8(step.created_by);
+  p.line = ins.start_line;
+  p.instruction = ins.name;
+  p.layer = true;
+  p.inputs = StepKey(std::move(step.key), run.session->platform(), run.state.key, step.independent);
+  p.key = p.inputs.Digest();
+  p.address = run.Address(run.index);
+  p.independent = step.independent;
+  p.drop_if_empty = step.drop_if_empty;
+  p.reads_stages = std::move(step.reads_stages);
+  p.apply = std::move(step.apply);
+  for (int s : p.reads_stages) run.out->deps.insert(s);
+  run.state.key = p.key;
+  run.out->steps.push_back(std::move(p));
   return Ok();
 }
 
-// ---- stages -------------------------------------------------------------------
+void PlanConfigStep(StageRun& run, const parser::Instruction& ins, const std::string& created_by) {
+  PlanStep p;
+  p.name = run.StepName(ins);
+  p.created_by = ValidUtf8(created_by);
+  p.line = ins.start_line;
+  p.instruction = ins.name;
+  run.out->steps.push_back(std::move(p));
+}
 
 namespace {
 
-struct Plan {
-  parser::Dockerfile df;
-  Graph graph;
-  parser::EnvMap meta_values;
-  parser::EnvMap build_args;
-  parser::EnvMap predefined;
-  std::string file_name;
-};
-
-Status Dispatch(StageRun& run, const parser::Instruction& ins) {
+Status Lower(StageRun& run, const parser::Instruction& ins) {
   Status st = Ok();
   if (auto* r = std::get_if<parser::RunInstruction>(&ins.value)) {
-    st = ExecuteRun(run, ins, *r);
+    st = LowerRun(run, ins, *r);
   } else if (auto* c = std::get_if<parser::CopyInstruction>(&ins.value)) {
-    st = ExecuteCopy(run, ins, *c);
+    st = LowerCopy(run, ins, *c);
   } else {
-    st = ExecuteMetadata(run, ins);
+    st = LowerMetadata(run, ins);
   }
   if (st.ok()) return st;
   std::string prefix = run.file_name + ":";
@@ -346,77 +299,442 @@ Status Dispatch(StageRun& run, const parser::Instruction& ins) {
   return st.error().Wrap(run.file_name + ":" + std::to_string(ins.start_line) + ": " + ins.name);
 }
 
-Result<ImageState> BuildStage(Session& session, const Plan& plan, int index,
-                              const std::map<int, const ImageState*>& deps,
-                              const std::atomic<bool>& cancelled) {
-  const parser::Stage& stage = plan.df.stages[index];
-  const StageNode& node = plan.graph.stages[index];
-  StageRun run;
-  run.session = &session;
-  run.df = &plan.df;
-  run.stage = &stage;
-  run.node = &node;
-  run.file_name = plan.file_name;
-  run.deps = deps;
-  run.label = stage.name.empty() ? "stage-" + std::to_string(index) : stage.original_name;
-  run.total = static_cast<int>(stage.instructions.size()) + 1;
-  run.position = 1;
+class Planner {
+ public:
+  Planner(Session& session, BuildPlan& plan) : session_(session), plan_(plan) {}
 
-  auto at = [&](int line, const std::string& m) {
-    return InvalidArgumentError(plan.file_name + ":" + std::to_string(line) + ": " + m);
-  };
-  if (!node.platform.empty()) {
-    auto p = oci::Platform::Parse(node.platform);
-    if (!p.ok()) return at(stage.start_line, p.error().message());
-    if (!oci::Platform::Host().Matches(*p)) {
-      return at(stage.start_line, "FROM --platform=" + node.platform +
-                                      ": only the host platform (" + oci::Platform::Host().str() +
-                                      ") can be built");
+  Result<const StagePlan*> LowerStage(int index) {
+    auto it = plan_.stages.find(index);
+    if (it != plan_.stages.end()) {
+      if (lowering_.count(index)) {
+        return InvalidArgumentError(plan_.file_name + ": stage " + std::to_string(index) +
+                                    " depends on itself");
+      }
+      return &it->second;
+    }
+    if (index < 0 || index >= static_cast<int>(plan_.df.stages.size())) {
+      return InvalidArgumentError(plan_.file_name + ": no stage " + std::to_string(index));
+    }
+    lowering_.insert(index);
+    StagePlan& sp = plan_.stages[index];
+    Status st = LowerInto(index, sp);
+    lowering_.erase(index);
+    if (!st.ok()) {
+      plan_.stages.erase(index);
+      return st.error();
+    }
+    plan_.order.push_back(index);
+    return &plan_.stages[index];
+  }
+
+ private:
+  Status LowerInto(int index, StagePlan& sp) {
+    const parser::Stage& stage = plan_.df.stages[index];
+    const StageNode& node = plan_.graph.stages[index];
+    StageRun run;
+    run.session = &session_;
+    run.plan = &plan_;
+    run.df = &plan_.df;
+    run.stage = &stage;
+    run.node = &node;
+    run.file_name = plan_.file_name;
+    run.out = &sp;
+    run.lower_stage = [this](int i) { return LowerStage(i); };
+    run.label = stage.name.empty() ? "stage-" + std::to_string(index) : stage.original_name;
+    run.total = static_cast<int>(stage.instructions.size()) + 1;
+    run.position = 1;
+    sp.index = index;
+    sp.label = run.label;
+    sp.from_line = "[" + run.label + " 1/" + std::to_string(run.total) + "] " + stage.original;
+
+    auto at = [&](int line, const std::string& m) {
+      return InvalidArgumentError(plan_.file_name + ":" + std::to_string(line) + ": " + m);
+    };
+    if (!node.platform.empty()) {
+      auto p = oci::Platform::Parse(node.platform);
+      if (!p.ok()) return at(stage.start_line, p.error().message());
+      if (!oci::Platform::Host().Matches(*p)) {
+        return at(stage.start_line, "FROM --platform=" + node.platform +
+                                        ": only the host platform (" + oci::Platform::Host().str() +
+                                        ") can be built");
+      }
+    }
+    if (node.from.stage >= 0) {
+      BLD_ASSIGN_OR_RETURN(const StagePlan* dep, LowerStage(node.from.stage));
+      sp.base_stage = node.from.stage;
+      sp.deps.insert(node.from.stage);
+      run.state = dep->final_state;
+      run.state.cmd_set = false;
+    } else {
+      auto base = session_.ImageFromStore(node.base);
+      if (!base.ok()) {
+        return base.error().Wrap(plan_.file_name + ":" + std::to_string(stage.start_line) +
+                                 ": FROM " + node.base);
+      }
+      sp.base = *base;
+      run.state = std::move(*base);
+    }
+    // Like BuildKit, an image without PATH gets the default one.
+    if (!run.state.config.config->GetEnv("PATH")) {
+      run.state.config.config->SetEnv(
+          "PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+    }
+    run.vars = std::make_unique<parser::StageVariables>(run.state.config.config->env,
+                                                        plan_.meta_values, plan_.build_args,
+                                                        plan_.predefined, plan_.df.escape_token);
+    // ONBUILD triggers of the base run first (resolved against this Dockerfile's
+    // stages), then are dropped from the config.
+    std::vector<std::string> triggers = run.state.config.config->on_build;
+    run.state.config.config->on_build.clear();
+    std::vector<parser::Instruction> trigger_ins;
+    for (const auto& t : triggers) {
+      auto ast = parser::Parse(t, {.file_name = plan_.file_name});
+      if (!ast.ok()) return ast.error().Wrap("ONBUILD trigger of " + node.base);
+      auto ins = parser::ParseInstruction(ast->children[0], {.file_name = plan_.file_name});
+      if (!ins.ok()) return ins.error().Wrap("ONBUILD trigger of " + node.base);
+      ins->start_line = stage.start_line;
+      ins->end_line = stage.start_line;
+      trigger_ins.push_back(std::move(*ins));
+    }
+    run.in_trigger = true;
+    for (size_t t = 0; t < trigger_ins.size(); ++t) {
+      run.index = -1 - static_cast<int>(t);
+      BLD_TRY(Lower(run, trigger_ins[t]));
+    }
+    run.in_trigger = false;
+    for (size_t i = 0; i < stage.instructions.size(); ++i) {
+      run.index = static_cast<int>(i);
+      run.position = static_cast<int>(i) + 2;
+      BLD_TRY(Lower(run, stage.instructions[i]));
+    }
+    for (const auto& a : run.vars->ConsumedBuildArgs()) plan_.consumed_args.insert(a);
+    sp.final_state = std::move(run.state);
+    return Ok();
+  }
+
+  Session& session_;
+  BuildPlan& plan_;
+  std::set<int> lowering_;
+};
+
+}  // namespace
+
+Result<BuildPlan> MakePlan(Session& session, const std::string& text,
+                           const std::string& file_name) {
+  const BuildOptions& options = session.options();
+  BuildPlan plan;
+  plan.file_name = file_name;
+  BLD_ASSIGN_OR_RETURN(plan.df, parser::ParseDockerfile(text, {.file_name = plan.file_name}));
+  oci::Platform host = oci::Platform::Host();
+  for (const char* prefix : {"TARGET", "BUILD"}) {
+    std::string p = prefix;
+    plan.predefined[p + "PLATFORM"] = host.str();
+    plan.predefined[p + "OS"] = host.os;
+    plan.predefined[p + "ARCH"] = host.architecture;
+    plan.predefined[p + "VARIANT"] = host.variant;
+  }
+  for (const auto& [k, v] : options.build_args) plan.build_args[k] = v;
+  BLD_ASSIGN_OR_RETURN(plan.meta_values,
+                       parser::ResolveMetaArgs(plan.df.meta_args, plan.build_args, plan.predefined,
+                                               plan.df.escape_token));
+  // The automatic platform ARGs are defined in the global scope (FROM build-${TARGETOS}).
+  for (const auto& [k, v] : plan.predefined) plan.meta_values.emplace(k, v);
+  GraphOptions go;
+  go.file_name = plan.file_name;
+  go.target = options.target;
+  go.meta_values = plan.meta_values;
+  go.build_args = plan.build_args;
+  go.predefined = plan.predefined;
+  BLD_ASSIGN_OR_RETURN(plan.graph, BuildGraph(plan.df, go));
+  plan.target = plan.graph.target;
+
+  // Every base image (FROM, COPY --from=image, --mount from=image) resolved first, each
+  // in its own thread: pulls of independent stages run in parallel.
+  std::set<std::string> images;
+  for (int i : plan.graph.order) {
+    const StageNode& n = plan.graph.stages[i];
+    if (n.from.stage < 0) images.insert(n.base);
+    for (const auto& [k, ref] : n.copy_from) {
+      if (ref.stage < 0) images.insert(ref.image);
+    }
+    for (const auto& [k, ref] : n.mount_from) {
+      if (ref.stage < 0) images.insert(ref.image);
     }
   }
-  int id = session.progress().Start("[" + run.label + " 1/" + std::to_string(run.total) + "] " +
-                                    stage.original);
-  if (node.from.stage >= 0) {
-    run.state = *deps.at(node.from.stage);
-    run.state.cmd_set = false;
-  } else {
-    auto base = session.ImageFromStore(node.base);
-    if (!base.ok()) {
-      session.progress().Failed(id, base.error().message());
-      return base.error().Wrap(plan.file_name + ":" + std::to_string(stage.start_line) + ": FROM " +
-                               node.base);
+  if (images.size() > 1) {
+    std::vector<std::thread> pulls;
+    for (const auto& name : images) {
+      pulls.emplace_back([&session, name]() { (void)session.ImageFromStore(name); });
     }
-    run.state = std::move(*base);
+    for (auto& t : pulls) t.join();
   }
-  session.progress().Done(id);
-  // Like BuildKit, an image without PATH gets the default one.
-  if (!run.state.config.config->GetEnv("PATH")) {
-    run.state.config.config->SetEnv("PATH",
-                                    "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+  Planner planner(session, plan);
+  for (int i : plan.graph.order) BLD_TRY(planner.LowerStage(i));
+  return plan;
+}
+
+// ---- execution ----------------------------------------------------------------
+
+namespace {
+
+class Executor final : public ExecContext {
+ public:
+  Executor(Session& session, const BuildPlan& plan) : session_(session), plan_(plan) {}
+
+  const ImageState& Built(int stage) const override {
+    std::lock_guard lock(mu_);
+    return *built_.at(stage);
   }
-  run.vars = std::make_unique<parser::StageVariables>(run.state.config.config->env,
-                                                      plan.meta_values, plan.build_args,
-                                                      plan.predefined, plan.df.escape_token);
-  // ONBUILD triggers of the base run first, then are dropped from the config.
-  std::vector<std::string> triggers = run.state.config.config->on_build;
-  run.state.config.config->on_build.clear();
-  for (size_t t = 0; t < triggers.size(); ++t) {
-    auto ast = parser::Parse(triggers[t], {.file_name = plan.file_name});
-    if (!ast.ok()) return ast.error().Wrap("ONBUILD trigger of " + node.base);
-    auto ins = parser::ParseInstruction(ast->children[0], {.file_name = plan.file_name});
-    if (!ins.ok()) return ins.error().Wrap("ONBUILD trigger of " + node.base);
-    ins->start_line = stage.start_line;
-    ins->end_line = stage.start_line;
-    run.index = -1 - static_cast<int>(t);
-    BLD_TRY(Dispatch(run, *ins));
+  bool Cancelled() const override { return cancelled_.load(); }
+
+  // Runs every stage of the plan, each once its dependencies are built, at most `jobs`
+  // at once. The first error cancels the others and is returned.
+  Status Run(int jobs) {
+    std::map<int, int> state;  // 0 waiting, 1 running, 2 done, 3 failed
+    for (int i : plan_.order) state[i] = 0;
+    int running = 0;
+    std::optional<Error> first_error;
+    std::vector<std::thread> threads;
+    std::unique_lock lock(mu_);
+    for (;;) {
+      bool all_done = true;
+      for (int i : plan_.order) {
+        if (state[i] == 0 || state[i] == 1) all_done = false;
+        if (state[i] != 0 || cancelled_.load() || running >= jobs) continue;
+        bool ready = true;
+        for (int d : plan_.stages.at(i).deps) ready = ready && state[d] == 2;
+        if (!ready) continue;
+        state[i] = 1;
+        ++running;
+        threads.emplace_back([this, i, &state, &running, &first_error]() {
+          auto r = RunStage(plan_.stages.at(i));
+          std::lock_guard l(mu_);
+          if (r.ok()) {
+            built_[i] = std::make_unique<ImageState>(std::move(*r));
+            state[i] = 2;
+          } else {
+            if (!first_error && !cancelled_.load()) first_error = r.error();
+            cancelled_.store(true);
+            state[i] = 3;
+          }
+          --running;
+          cv_.notify_all();
+        });
+      }
+      if (all_done || (cancelled_.load() && running == 0)) break;
+      cv_.wait(lock);
+    }
+    lock.unlock();
+    for (auto& t : threads) t.join();
+    if (first_error) return *first_error;
+    return Ok();
   }
-  for (size_t i = 0; i < stage.instructions.size(); ++i) {
-    if (cancelled.load()) return FailedPreconditionError("cancelled: another stage failed");
-    run.index = static_cast<int>(i);
-    run.position = static_cast<int>(i) + 2;
-    BLD_TRY(Dispatch(run, stage.instructions[i]));
+
+  ImageState TakeBuilt(int stage) {
+    std::lock_guard lock(mu_);
+    return std::move(*built_.at(stage));
   }
-  return std::move(run.state);
+
+ private:
+  Result<ImageState> RunStage(const StagePlan& sp) {
+    Progress& progress = session_.progress();
+    int id = progress.Start(sp.from_line);
+    ImageState state = sp.base_stage >= 0 ? Built(sp.base_stage) : sp.base;
+    if (sp.base_stage < 0 && !sp.base.layers.empty()) {
+      // Unpack the base here, so its time is not charged to the first step.
+      auto snap = session_.EnsureSnapshot(state);
+      if (!snap.ok()) {
+        progress.Failed(id, snap.error().message());
+        return snap.error().Wrap(plan_.file_name + ": FROM: unpack the base image");
+      }
+    }
+    progress.Done(id);
+    // History times: a step run now gets the build's time, a cached one the time it was
+    // first built, a config-only step the time of the layer step before it; so a fully
+    // cached rebuild reproduces the same config, and so the same image ID.
+    std::string last_time =
+        !state.config.history.empty() && !state.config.history.back().created.empty()
+            ? state.config.history.back().created
+            : state.config.created;
+    const auto& epoch = session_.options().source_date_epoch;
+    for (const PlanStep& step : sp.steps) {
+      if (cancelled_.load()) return CancelledError();
+      if (!step.layer) {
+        oci::HistoryEntry h;
+        h.created = epoch ? session_.now() : last_time;
+        h.created_by = step.created_by;
+        h.comment = "bld";
+        h.empty_layer = true;
+        state.config.history.push_back(std::move(h));
+        continue;
+      }
+      Status st = RunLayerStep(step, state, &last_time);
+      if (!st.ok()) {
+        std::string prefix = plan_.file_name + ":";
+        if (st.error().message().starts_with(prefix)) return st.error();
+        return st.error().Wrap(plan_.file_name + ":" + std::to_string(step.line) + ": " +
+                               step.instruction);
+      }
+    }
+    // The config as planned, with the layers, diff IDs and history as built.
+    ImageState out = sp.final_state;
+    out.layers = std::move(state.layers);
+    out.base_layers = state.base_layers;
+    out.config.diff_ids = std::move(state.config.diff_ids);
+    out.config.history = std::move(state.config.history);
+    out.config.created = epoch ? session_.now() : last_time;
+    return out;
+  }
+
+  static Error CancelledError() {
+    return FailedPreconditionError("cancelled: another step failed");
+  }
+
+  Status RunLayerStep(const PlanStep& step, ImageState& state, std::string* last_time) {
+    Session& s = session_;
+    const BuildOptions& o = s.options();
+    int id = s.progress().Start(step.name);
+    const auto& epoch = o.source_date_epoch;
+
+    auto apply_record = [&](const CacheRecord& rec) {
+      if (rec.layer) {
+        state.layers.push_back(*rec.layer);
+        state.config.diff_ids.push_back(rec.diff_id);
+      }
+      oci::HistoryEntry h;
+      h.created = epoch ? s.now() : rec.created.empty() ? s.now() : rec.created;
+      h.created_by = rec.created_by;
+      h.comment = "bld";
+      h.empty_layer = !rec.layer.has_value();
+      *last_time = h.created;
+      state.config.history.push_back(std::move(h));
+      state.key = step.key;
+    };
+
+    if (!o.no_cache) {
+      auto rec = s.cache().Lookup(step.key);
+      if (rec && (!rec->layer || s.store().HasBlob(rec->layer->digest))) {
+        apply_record(*rec);
+        s.progress().Cached(id);
+        s.CountStep(true);
+        // Rewritten only when they changed: a fully cached build writes nothing.
+        if (o.explain || s.cache().PreviousInputs(step.address) != step.inputs.InputDigests()) {
+          (void)s.cache().SaveInputs(step.address, step.inputs.InputDigests());
+        }
+        return Ok();
+      }
+    }
+    if (o.explain) {
+      if (o.no_cache) {
+        s.progress().Info(id, "explain: --no-cache");
+      } else {
+        auto prev = s.cache().PreviousInputs(step.address);
+        if (!prev) {
+          s.progress().Info(id, "explain: no earlier build of this step");
+        } else {
+          auto diffs = DiffInputs(*prev, step.inputs.InputDigests());
+          if (diffs.empty()) {
+            s.progress().Info(id, "explain: same inputs as before, but the cached layer is gone");
+          }
+          for (const auto& d : diffs) s.progress().Info(id, "explain: " + d);
+        }
+      }
+    }
+    auto fail = [&](const Error& e) -> Status {
+      s.progress().Failed(id, e.message());
+      return e;
+    };
+
+    std::string parent;
+    if (!step.independent) {
+      auto p = s.EnsureSnapshot(state);
+      if (!p.ok()) return fail(p.error().Wrap("unpack the layers below " + step.instruction));
+      parent = *p;
+    }
+    const std::string active = "bld-build-" + RandomHex(16);
+    auto mounts = s.snapshotter().Prepare(active, parent);
+    if (!mounts.ok()) return fail(mounts.error());
+    bool keep_active = false;
+    struct RemoveActive {
+      snapshot::Snapshotter& sn;
+      const std::string& key;
+      bool& keep;
+      ~RemoveActive() {
+        if (!keep) (void)sn.Remove(key);
+      }
+    } remove_active{s.snapshotter(), active, keep_active};
+
+    Status applied = Ok();
+    {
+      auto dir = TempDir::Create("", "bld-rootfs-");
+      if (!dir.ok()) return fail(dir.error());
+      auto mounted = snapshot::ScopedMount::Create(*mounts, dir->path());
+      if (!mounted.ok()) return fail(mounted.error());
+      applied = step.apply(*this, dir->path(), id);
+      Status released = mounted->Release();
+      if (applied.ok() && !released.ok()) applied = released;
+    }
+    if (!applied.ok()) return fail(applied.error());
+    if (cancelled_.load()) return fail(CancelledError());
+
+    // Layers are made with the requested compression; the export converts what differs
+    // (a cached layer of another compression), so compression is not in the key.
+    snapshot::DiffOptions dopt;
+    dopt.compression = o.compression.value_or(oci::Compression::kGzip);
+    auto diff = s.snapshotter().Diff(active, dopt, s.store());
+    if (!diff.ok()) return fail(diff.error().Wrap("diff the result of " + step.instruction));
+    CacheRecord rec;
+    rec.created_by = step.created_by;
+    rec.created = s.now();
+    if (!(step.drop_if_empty && diff->entries == 0)) {
+      rec.layer = diff->descriptor;
+      rec.diff_id = diff->diff_id;
+      if (!step.independent) {
+        std::vector<oci::Digest> ids = state.config.diff_ids;
+        ids.push_back(diff->diff_id);
+        std::string chain = oci::ChainId(ids).str();
+        Status c = s.snapshotter().Commit(chain, active);
+        if (c.ok()) {
+          keep_active = true;
+        } else if (!c.error().Is(ErrorCode::kAlreadyExists)) {
+          return fail(c.error());
+        }
+      }
+    }
+    Status st = s.cache().Store(step.key, rec);
+    if (!st.ok()) BLD_LOG(kWarn) << "cache record: " << st.error().message();
+    (void)s.cache().SaveInputs(step.address, step.inputs.InputDigests());
+    apply_record(rec);
+    s.CountStep(false);
+    s.progress().Done(id);
+    return Ok();
+  }
+
+  Session& session_;
+  const BuildPlan& plan_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::atomic<bool> cancelled_{false};
+  std::map<int, std::unique_ptr<ImageState>> built_;
+};
+
+void WarnUnusedBuildArgs(const BuildPlan& plan, const BuildOptions& options, Progress& progress) {
+  std::set<std::string> declared;
+  for (const auto& m : plan.df.meta_args) {
+    for (const auto& a : std::get<parser::ArgInstruction>(m.value).args) declared.insert(a.key);
+  }
+  for (const auto& s : plan.df.stages) {
+    for (const auto& ins : s.instructions) {
+      if (auto* a = std::get_if<parser::ArgInstruction>(&ins.value)) {
+        for (const auto& d : a->args) declared.insert(d.key);
+      }
+    }
+  }
+  for (const auto& [k, v] : options.build_args) {
+    if (declared.count(k) == 0 && !IsBuiltinProxyArg(k) && k != "SOURCE_DATE_EPOCH") {
+      progress.Info(0, "warning: build arg " + k + " was not consumed by any ARG");
+    }
+  }
 }
 
 }  // namespace
@@ -437,12 +755,22 @@ Result<BuildResult> Build(const BuildOptions& options_in) {
                                   ") can be built; cross-platform builds are not supported");
     }
   }
-  // Plan: Dockerfile -> typed stages -> graph.
-  Plan plan;
+  // BuildKit reads SOURCE_DATE_EPOCH from the build args too.
+  if (!options.source_date_epoch) {
+    auto it = options.build_args.find("SOURCE_DATE_EPOCH");
+    if (it != options.build_args.end() && !it->second.empty()) {
+      const std::string& v = it->second;
+      if (v.find_first_not_of("0123456789") != std::string::npos || v.size() > 18) {
+        return InvalidArgumentError("--build-arg SOURCE_DATE_EPOCH=" + v +
+                                    ": expected seconds since the epoch");
+      }
+      options.source_date_epoch = std::stoll(v);
+    }
+  }
   std::string text;
+  std::string file_name = "Dockerfile";
   if (options.dockerfile_text) {
     text = *options.dockerfile_text;
-    plan.file_name = "Dockerfile";
   } else {
     if (options.dockerfile_path.empty()) {
       options.dockerfile_path = JoinPath(options.context_dir, "Dockerfile");
@@ -450,28 +778,8 @@ Result<BuildResult> Build(const BuildOptions& options_in) {
     auto t = ReadFile(options.dockerfile_path);
     if (!t.ok()) return t.error().Wrap("read the Dockerfile");
     text = *t;
-    plan.file_name = Basename(options.dockerfile_path);
+    file_name = Basename(options.dockerfile_path);
   }
-  BLD_ASSIGN_OR_RETURN(plan.df, parser::ParseDockerfile(text, {.file_name = plan.file_name}));
-  oci::Platform host = oci::Platform::Host();
-  for (const char* prefix : {"TARGET", "BUILD"}) {
-    std::string p = prefix;
-    plan.predefined[p + "PLATFORM"] = host.str();
-    plan.predefined[p + "OS"] = host.os;
-    plan.predefined[p + "ARCH"] = host.architecture;
-    plan.predefined[p + "VARIANT"] = host.variant;
-  }
-  for (const auto& [k, v] : options.build_args) plan.build_args[k] = v;
-  BLD_ASSIGN_OR_RETURN(plan.meta_values,
-                       parser::ResolveMetaArgs(plan.df.meta_args, plan.build_args, plan.predefined,
-                                               plan.df.escape_token));
-  GraphOptions go;
-  go.file_name = plan.file_name;
-  go.target = options.target;
-  go.meta_values = plan.meta_values;
-  go.build_args = plan.build_args;
-  go.predefined = plan.predefined;
-  BLD_ASSIGN_OR_RETURN(plan.graph, BuildGraph(plan.df, go));
 
   BLD_ASSIGN_OR_RETURN(
       auto context,
@@ -483,82 +791,28 @@ Result<BuildResult> Build(const BuildOptions& options_in) {
   Progress progress(options.progress, options.progress_fd);
   Session session(options, *store, *snapshotter, progress, *context);
 
-  // Act: the main thread starts a stage's thread once its dependencies are built, at most
-  // `jobs` at once. (Threads are started only when they can work at once: a thread that
-  // allocates while the runner clones a container is a hazard for the runner's child.)
-  const int n = static_cast<int>(plan.df.stages.size());
+  // Plan: every stage lowered and keyed before anything runs.
+  BLD_ASSIGN_OR_RETURN(BuildPlan plan, MakePlan(session, text, file_name));
+  BLD_TRY(ReportChecks(plan.df, plan.file_name, progress));
+
+  // Act.
   int jobs =
       options.jobs > 0 ? options.jobs : static_cast<int>(std::thread::hardware_concurrency());
   if (jobs < 1) jobs = 1;
-  std::vector<std::optional<ImageState>> finals(n);
-  enum { kWaiting, kRunning, kDone, kFailed };
-  std::vector<int> state(n, kWaiting);
-  std::mutex mu;
-  std::condition_variable cv;
-  int running = 0;
-  std::optional<Error> first_error;
-  std::atomic<bool> cancelled{false};
-  std::vector<std::thread> threads;
-  {
-    std::unique_lock lock(mu);
-    for (;;) {
-      bool all_done = true;
-      for (int i : plan.graph.order) {
-        if (state[i] == kWaiting || state[i] == kRunning) all_done = false;
-        if (state[i] != kWaiting || cancelled.load() || running >= jobs) continue;
-        bool ready = true;
-        for (int d : plan.graph.stages[i].deps) ready = ready && state[d] == kDone;
-        if (!ready) continue;
-        std::map<int, const ImageState*> deps;
-        for (int d : plan.graph.stages[i].deps) deps[d] = &*finals[d];
-        state[i] = kRunning;
-        ++running;
-        threads.emplace_back([&, i, deps]() {
-          auto r = BuildStage(session, plan, i, deps, cancelled);
-          std::lock_guard l(mu);
-          if (r.ok()) {
-            finals[i] = std::move(*r);
-            state[i] = kDone;
-          } else {
-            if (!first_error && !cancelled.load()) first_error = r.error();
-            cancelled.store(true);
-            state[i] = kFailed;
-          }
-          --running;
-          cv.notify_all();
-        });
-      }
-      if (all_done || (cancelled.load() && running == 0)) break;
-      cv.wait(lock);
-    }
-  }
-  for (auto& t : threads) t.join();
-  if (first_error) return *first_error;
-  if (!finals[plan.graph.target]) return InternalError("the target stage was not built");
+  Executor executor(session, plan);
+  BLD_TRY(executor.Run(jobs));
+  WarnUnusedBuildArgs(plan, options, progress);
 
-  // Unused --build-arg values are worth a warning (Docker prints one too).
-  {
-    std::set<std::string> declared;
-    for (const auto& m : plan.df.meta_args) {
-      for (const auto& a : std::get<parser::ArgInstruction>(m.value).args) declared.insert(a.key);
-    }
-    for (const auto& s : plan.df.stages) {
-      for (const auto& ins : s.instructions) {
-        if (auto* a = std::get_if<parser::ArgInstruction>(&ins.value)) {
-          for (const auto& d : a->args) declared.insert(d.key);
-        }
-      }
-    }
-    for (const auto& [k, v] : options.build_args) {
-      if (declared.count(k) == 0) {
-        progress.Info(0, "warning: build arg " + k + " was not consumed by any ARG");
-      }
-    }
-  }
-
-  ImageState image = std::move(*finals[plan.graph.target]);
-  image.config.created = session.created();
+  // Export: compression and SOURCE_DATE_EPOCH are applied here, not in the steps' keys.
+  ImageState image = executor.TakeBuilt(plan.target);
   for (const auto& [k, v] : options.labels) image.config.config->labels[k] = v;
+  ExportOptions eo;
+  eo.compression = options.compression;
+  eo.source_date_epoch = options.source_date_epoch;
+  BLD_ASSIGN_OR_RETURN(auto exported, ExportLayers(*store, session.cache(), image.layers,
+                                                   image.config.diff_ids, image.base_layers, eo));
+  image.layers = std::move(exported.layers);
+  image.config.diff_ids = std::move(exported.diff_ids);
   BLD_ASSIGN_OR_RETURN(oci::Descriptor manifest,
                        oci::WriteImage(*store, image.config, image.layers));
   std::vector<oci::TagEntry> tags;

@@ -17,6 +17,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -42,12 +43,16 @@ struct OutputSpec {
 // Parses the CSV form. InvalidArgument naming the problem.
 Result<OutputSpec> ParseOutputSpec(std::string_view s);
 
-// --secret id=ID,src=PATH (also env=VAR as BuildKit).
+// --secret id=ID[,type=file|env][,src|source=VALUE][,env=VAR], as buildx reads it:
+//   type=file,src=PATH   the file's content
+//   type=env,src=VAR     the environment variable VAR (env=VAR is the same)
+//   id=ID alone          the environment variable ID if set, else the file ID
 struct SecretSpec {
   std::string id;
   std::string src;  // file with the secret
   std::string env;  // or the value of this environment variable
 };
+// InvalidArgument naming the problem (no id, unknown key or type).
 Result<SecretSpec> ParseSecretSpec(std::string_view s);
 
 enum class BuildNetwork { kDefault, kHost, kNone };
@@ -69,10 +74,16 @@ struct BuildOptions {
   bool pull = false;     // pull base images even when they are in the store
   std::string platform;  // "" = host; anything else must match the host
   std::map<std::string, std::string> labels;
-  oci::Compression compression = oci::Compression::kGzip;
+  // --compression: every layer of the image gets it (converted at export when the
+  // store holds another). Unset: new layers gzip, base layers as stored.
+  std::optional<oci::Compression> compression;
+  // --source-date-epoch / SOURCE_DATE_EPOCH (env or build arg): `created` and every
+  // history time, and the mtimes of this build's layers clamped, at export.
   std::optional<int64_t> source_date_epoch;
   std::vector<SecretSpec> secrets;
   BuildNetwork network = BuildNetwork::kDefault;
+  // --allow entitlements: "network.host" lets RUN --network=host run.
+  std::set<std::string> allow;
   int jobs = 0;  // 0 = number of cores
   bool explain = false;
   ProgressMode progress = ProgressMode::kAuto;

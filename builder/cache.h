@@ -5,7 +5,10 @@
 //   <store root>/cache/explain/<address hex>.json  the inputs of the last build of a step
 //                                                 "address" (context, Dockerfile, stage,
 //                                                 instruction), for --explain
-//   <store root>/cache/mounts/<id hex>/           RUN --mount=type=cache directories
+//   <store root>/cache/mounts/<id hex>[.N]/        RUN --mount=type=cache directories
+//                                                 (.N: private copies for concurrent users)
+//   <store root>/cache/convert/<hex>.json           export conversions (layer digest,
+//                                                 compression, mtime clamp) -> layer
 // Every file is written atomically (temp + fsync + rename), so a killed build
 // leaves either the old record or the new one.
 #pragma once
@@ -16,8 +19,10 @@
 #include <vector>
 
 #include "base/error.h"
+#include "base/fd.h"
 #include "oci/descriptor.h"
 #include "oci/digest.h"
+#include "parser/instructions.h"
 
 namespace bld::builder {
 
@@ -26,6 +31,26 @@ struct CacheRecord {
   std::optional<oci::Descriptor> layer;
   oci::Digest diff_id;  // when layer is set
   std::string created_by;
+  // When the step was first run (RFC 3339): its history time in every later build.
+  std::string created;
+};
+
+// A cache mount directory in use; the lock (flock on the directory) is held until
+// destruction.
+class CacheMount final {
+ public:
+  CacheMount() = default;
+  CacheMount(CacheMount&&) = default;
+  CacheMount& operator=(CacheMount&&) = default;
+  const std::string& path() const { return path_; }
+  // True if this use created the directory (so it is to be seeded and given mode/uid/gid).
+  bool created() const { return created_; }
+
+ private:
+  friend class BuildCache;
+  std::string path_;
+  UniqueFd lock_;
+  bool created_ = false;
 };
 
 class BuildCache final {
@@ -43,8 +68,17 @@ class BuildCache final {
   Status SaveInputs(const std::string& address,
                     const std::map<std::string, std::string>& inputs) const;
 
-  // Directory for RUN --mount=type=cache with this id (created if missing).
-  Result<std::string> MountDir(const std::string& id) const;
+  // The directory for RUN --mount=type=cache with this id, created if missing, held
+  // as BuildKit's sharing modes say: kShared — concurrent users share it (a shared
+  // flock); kLocked — one user at a time (an exclusive flock, waited for); kPrivate —
+  // the directory if no one else uses it, else a fresh one of its own (id.1, id.2...).
+  Result<CacheMount> AcquireMount(const std::string& id, parser::CacheSharing sharing) const;
+
+  // Export conversions (export.h): nullopt when unknown.
+  std::optional<std::pair<oci::Descriptor, oci::Digest>> LookupConversion(
+      const std::string& key) const;
+  Status StoreConversion(const std::string& key, const oci::Descriptor& layer,
+                         const oci::Digest& diff_id) const;
 
  private:
   std::string dir_;

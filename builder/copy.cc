@@ -286,8 +286,7 @@ struct Writer {
 
 }  // namespace
 
-Status ExecuteCopy(StageRun& run, const parser::Instruction& ins,
-                   const parser::CopyInstruction& c) {
+Status LowerCopy(StageRun& run, const parser::Instruction& ins, const parser::CopyInstruction& c) {
   Session& s = *run.session;
   const auto& cfg = *run.state.config.config;
   const char* what = c.add ? "ADD" : "COPY";
@@ -298,32 +297,17 @@ Status ExecuteCopy(StageRun& run, const parser::Instruction& ins,
   };
   if (c.keep_git_dir) return run.At(ins, "ADD --keep-git-dir is not supported by bld");
 
-  // Where the sources come from.
+  // Where the sources come from: the context, or (--from) a stage or image whose
+  // files are matched when the step runs; its key is the source's key.
   const SourceTree* tree = &s.context().tree();
-  std::optional<RootfsView> view;
-  std::optional<SourceTree> view_tree;
   std::string from_key;
+  std::optional<SourceRef> from_ref;
   if (!c.from.empty()) {
-    auto it = run.node->copy_from.find(run.index);
-    if (it == run.node->copy_from.end()) return run.At(ins, "--from=" + c.from + ": unresolved");
-    ImageState src_state;
-    if (it->second.stage >= 0) {
-      src_state = *run.deps.at(it->second.stage);
-    } else {
-      auto img = s.ImageFromStore(it->second.image);
-      if (!img.ok()) {
-        return img.error().Wrap(run.file_name + ":" + std::to_string(ins.start_line) + ": " + what +
-                                " --from=" + c.from);
-      }
-      src_state = std::move(*img);
-    }
-    auto v = s.View(src_state);
-    if (!v.ok()) return v.error().Wrap(std::string(what) + " --from=" + c.from);
-    view = std::move(*v);
-    view_tree.emplace(view->path(), nullptr);
-    tree = &*view_tree;
-    from_key =
-        src_state.config.diff_ids.empty() ? "empty" : oci::ChainId(src_state.config.diff_ids).str();
+    BLD_ASSIGN_OR_RETURN(SourceRef ref, run.SourceOf(ins, c.from, -1));
+    BLD_ASSIGN_OR_RETURN(oci::Digest k,
+                         run.SourceKey(ins, ref, std::string(what) + " --from=" + c.from));
+    from_key = k.str();
+    from_ref = ref;
   }
 
   BLD_ASSIGN_OR_RETURN(std::string dest_raw, expand(c.dest));
@@ -367,12 +351,63 @@ Status ExecuteCopy(StageRun& run, const parser::Instruction& ins,
   }());
   if (!from_key.empty()) step.key.Add("from", from_key);
   step.independent = c.link;
+  if (from_ref && from_ref->stage >= 0) step.reads_stages.push_back(from_ref->stage);
 
   // Sources, their content and metadata into the key.
-  BLD_ASSIGN_OR_RETURN(TempDir scratch, TempDir::Create("", "bld-copy-"));
+  BLD_ASSIGN_OR_RETURN(TempDir scratch_dir, TempDir::Create("", "bld-copy-"));
+  auto scratch_owner = std::make_shared<TempDir>(std::move(scratch_dir));
+  const TempDir& scratch = *scratch_owner;
   std::vector<Source> sources;
+  std::vector<std::string> from_sources;  // --from: matched when the step runs
   int downloads = 0;
   std::string created_by_sources;
+  // A local source (context or --from tree): its matches, and their paths, types,
+  // modes after --chmod, owners, contents and link targets into `key`.
+  const std::string at_prefix = run.file_name + ":" + std::to_string(ins.start_line) + ": ";
+  auto collect = [at_prefix, what, add = c.add, from_other = !c.from.empty(), exclude, chmod,
+                  chown, session = &s](const SourceTree* tree, const std::string& src, CacheKey* key,
+                     std::vector<Source>* out) -> Status {
+    auto matches = tree->Match(src);
+    if (!matches.ok()) return InvalidArgumentError(at_prefix + std::string(what) + " " + matches.error().message());
+    for (const auto& rel : *matches) {
+      Source so;
+      so.tree = tree;
+      so.rel = rel;
+      so.name = rel.empty() ? "" : Basename(rel);
+      auto st = tree->Lstat(rel);
+      if (!st.ok()) return InvalidArgumentError(at_prefix + st.error().message());
+      if (add && !from_other && S_ISREG(st->st_mode) && IsArchive(tree->HostPath(rel))) {
+        so.extract = true;
+      }
+      // Every entry below the source: path, type, mode after --chmod, owner, content, link.
+      Status w = tree->Walk(rel, [&](const std::string& p, const struct stat& e) -> Status {
+        std::string sub = p.size() > rel.size() ? p.substr(rel.empty() ? 0 : rel.size() + 1) : "";
+        if (exclude && !sub.empty() && exclude->Excluded(sub)) return Ok();
+        mode_t mode = e.st_mode;
+        if (!chmod.empty()) {
+          BLD_ASSIGN_OR_RETURN(mode, ApplyChmod(mode, S_ISDIR(e.st_mode), chmod));
+        }
+        std::string v = std::to_string(mode);
+        if (from_other && chown.empty()) {
+          v += " " + std::to_string(e.st_uid) + ":" + std::to_string(e.st_gid);
+        }
+        if (S_ISREG(e.st_mode)) {
+          BLD_ASSIGN_OR_RETURN(std::string d, session->context().hasher().Digest(tree->HostPath(p), e));
+          v += " " + d;
+        } else if (S_ISLNK(e.st_mode)) {
+          char buf[4096];
+          ssize_t n = readlink(tree->HostPath(p).c_str(), buf, sizeof(buf));
+          if (n > 0) v += " -> " + std::string(buf, static_cast<size_t>(n));
+        }
+        if (so.extract) v += " extract";
+        key->Add("file:" + (p.empty() ? "." : p), v);
+        return Ok();
+      });
+      if (!w.ok()) return InvalidArgumentError(at_prefix + w.error().message());
+      out->push_back(so);
+    }
+    return Ok();
+  };
   for (const auto& raw : c.sources) {
     BLD_ASSIGN_OR_RETURN(std::string src, expand(raw));
     created_by_sources += " " + src;
@@ -401,45 +436,12 @@ Status ExecuteCopy(StageRun& run, const parser::Instruction& ins,
     if (c.add && IsGit(src)) return run.At(ins, "ADD of a git repository is not supported by bld");
     if (IsUrl(src)) return run.At(ins, "COPY cannot fetch URLs (" + src + "); use ADD");
     if (!checksum.empty()) return run.At(ins, "ADD --checksum is only valid for URL sources");
-    auto matches = tree->Match(src);
-    if (!matches.ok()) return run.At(ins, std::string(what) + " " + matches.error().message());
-    for (const auto& rel : *matches) {
-      Source so;
-      so.tree = tree;
-      so.rel = rel;
-      so.name = rel.empty() ? "" : Basename(rel);
-      auto st = tree->Lstat(rel);
-      if (!st.ok()) return run.At(ins, st.error().message());
-      if (c.add && c.from.empty() && S_ISREG(st->st_mode) && IsArchive(tree->HostPath(rel))) {
-        so.extract = true;
-      }
-      // Every entry below the source: path, type, mode after --chmod, owner, content, link.
-      Status w = tree->Walk(rel, [&](const std::string& p, const struct stat& e) -> Status {
-        std::string sub = p.size() > rel.size() ? p.substr(rel.empty() ? 0 : rel.size() + 1) : "";
-        if (exclude && !sub.empty() && exclude->Excluded(sub)) return Ok();
-        mode_t mode = e.st_mode;
-        if (!chmod.empty()) {
-          BLD_ASSIGN_OR_RETURN(mode, ApplyChmod(mode, S_ISDIR(e.st_mode), chmod));
-        }
-        std::string v = std::to_string(mode);
-        if (!c.from.empty() && chown.empty()) {
-          v += " " + std::to_string(e.st_uid) + ":" + std::to_string(e.st_gid);
-        }
-        if (S_ISREG(e.st_mode)) {
-          BLD_ASSIGN_OR_RETURN(std::string d, s.context().hasher().Digest(tree->HostPath(p), e));
-          v += " " + d;
-        } else if (S_ISLNK(e.st_mode)) {
-          char buf[4096];
-          ssize_t n = readlink(tree->HostPath(p).c_str(), buf, sizeof(buf));
-          if (n > 0) v += " -> " + std::string(buf, static_cast<size_t>(n));
-        }
-        if (so.extract) v += " extract";
-        step.key.Add("file:" + (p.empty() ? "." : p), v);
-        return Ok();
-      });
-      if (!w.ok()) return run.At(ins, w.error().message());
-      sources.push_back(so);
+    if (from_ref) {
+      step.key.Add("source:" + src, "");
+      from_sources.push_back(src);
+      continue;
     }
+    BLD_TRY(collect(tree, src, &step.key, &sources));
   }
   for (const auto& inl : c.inline_sources) {
     Source so;
@@ -456,7 +458,9 @@ Status ExecuteCopy(StageRun& run, const parser::Instruction& ins,
     created_by_sources += " <<" + inl.path;
     sources.push_back(so);
   }
-  if (sources.empty()) return run.At(ins, std::string(what) + " has no source");
+  if (sources.empty() && from_sources.empty()) {
+    return run.At(ins, std::string(what) + " has no source");
+  }
   const bool many = sources.size() > 1 || c.sources.size() + c.inline_sources.size() > 1;
   if (many && !dest_is_dir_syntax) {
     return run.At(ins, std::string("When using ") + what +
@@ -468,8 +472,35 @@ Status ExecuteCopy(StageRun& run, const parser::Instruction& ins,
   const std::string user_for_chown = chown;
   const bool from_other = !c.from.empty();
   const bool parents = c.parents;
-  step.apply = [&, sources, dest, dest_is_dir_syntax, many, user_for_chown, chmod, exclude,
-                from_other, parents](const std::string& rootfs, int) -> Status {
+  step.apply = [sources_planned = sources, dest, dest_is_dir_syntax, many_planned = many,
+                user_for_chown, chmod, exclude, from_other, parents, scratch_owner, collect,
+                from_ref, from_sources, at_prefix, what,
+                session = &s](const ExecContext& exec, const std::string& rootfs, int) -> Status {
+    // --from: the source tree as built, matched now.
+    std::vector<Source> sources = sources_planned;
+    bool many = many_planned;
+    std::optional<RootfsView> view;
+    std::optional<SourceTree> view_tree;
+    if (from_ref) {
+      ImageState src_state;
+      if (from_ref->stage >= 0) {
+        src_state = exec.Built(from_ref->stage);
+      } else {
+        BLD_ASSIGN_OR_RETURN(src_state, session->ImageFromStore(from_ref->image));
+      }
+      auto v = session->View(src_state);
+      if (!v.ok()) return v.error().Wrap(std::string(what) + " --from");
+      view = std::move(*v);
+      view_tree.emplace(view->path(), nullptr);
+      CacheKey unused("bld.unused");
+      for (const auto& src : from_sources) BLD_TRY(collect(&*view_tree, src, &unused, &sources));
+      many = many || sources.size() > 1;
+      if (many && !dest_is_dir_syntax) {
+        return InvalidArgumentError(at_prefix + "When using " + what +
+                                    " with more than one source file, the destination must be "
+                                    "a directory and end with a /");
+      }
+    }
     Writer w{rootfs};
     w.chmod = chmod;
     w.exclude = exclude;
@@ -524,7 +555,7 @@ Status ExecuteCopy(StageRun& run, const parser::Instruction& ins,
     }
     return Ok();
   };
-  return RunLayerStep(run, ins, std::move(step));
+  return PlanLayerStep(run, ins, std::move(step));
 }
 
 }  // namespace bld::builder

@@ -97,6 +97,12 @@ Result<Graph> BuildGraph(const parser::Dockerfile& df, const GraphOptions& optio
         if (ref.stage == s.index) {
           return At(options, line, std::string(what) + "=" + *value + " refers to its own stage");
         }
+        if (ref.stage > s.index) {
+          // Docker: a stage can only use the stages defined before it.
+          return At(options, line,
+                    std::string(what) + "=" + *value + ": stage \"" + *value +
+                        "\" is defined later in the Dockerfile; only earlier stages can be used");
+        }
         deps.insert(ref.stage);
       }
       return ref;

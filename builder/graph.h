@@ -4,8 +4,9 @@
 // A stage depends on the stage it is built FROM and on every stage named by
 // COPY --from or RUN --mount=from=. A --from value that names no stage (and is
 // not a stage index) is an image. Rejected, as "Dockerfile:LINE: ...": an
-// unknown --target, a stage index out of range, a stage referring to itself,
-// cycles, duplicate stage names. Stages the target does not need are skipped.
+// unknown --target, a stage index out of range, a stage referring to itself or
+// to a stage defined after it (Docker's rule; so there are no cycles), duplicate
+// stage names. Stages the target does not need are skipped.
 #pragma once
 
 #include <map>

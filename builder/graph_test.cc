@@ -68,10 +68,18 @@ TEST(GraphTest, BadIndexAndSelfReferenceNameTheLine) {
   EXPECT_NE(self.error().message().find("own stage"), std::string::npos);
 }
 
-TEST(GraphTest, CyclesAreRejected) {
+TEST(GraphTest, LaterStagesCannotBeUsedSoNoCycles) {
+  // A cycle needs a reference forward; Docker allows only earlier stages.
   auto g = Plan("FROM busybox AS a\nCOPY --from=b /x /y\nFROM busybox AS b\nCOPY --from=a /x /y\n");
   ASSERT_FALSE(g.ok());
-  EXPECT_NE(g.error().message().find("cycle"), std::string::npos) << g.error().message();
+  EXPECT_EQ(g.error().message().rfind("Dockerfile:2:", 0), 0u) << g.error().message();
+  EXPECT_NE(g.error().message().find("defined later"), std::string::npos) << g.error().message();
+  auto mount = Plan("FROM busybox\nRUN --mount=from=later,target=/m true\nFROM busybox AS later\n");
+  ASSERT_FALSE(mount.ok());
+  EXPECT_NE(mount.error().message().find("defined later"), std::string::npos);
+  auto index = Plan("FROM busybox\nCOPY --from=1 /x /y\nFROM busybox\n");
+  ASSERT_FALSE(index.ok());
+  EXPECT_NE(index.error().message().find("defined later"), std::string::npos);
 }
 
 TEST(GraphTest, DuplicateNamesAreRejected) {

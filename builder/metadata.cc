@@ -3,12 +3,14 @@
 // STOPSIGNAL, ONBUILD, HEALTHCHECK, CMD, ENTRYPOINT, SHELL. The resulting
 // config means what Docker's would: ENTRYPOINT resets a CMD inherited from the
 // base image, shell forms run through SHELL, ports get "/tcp".
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include <algorithm>
 #include <set>
 
-#include "builder/fs.h"
+#include "base/file.h"
+#include "base/in_root.h"
 #include "builder/stage.h"
 #include "runner/user.h"
 
@@ -67,6 +69,33 @@ std::vector<std::string> CommandOf(const StageRun& run, const parser::CommandLin
   return out;
 }
 
+// A file of the root filesystem, resolved inside it ("" when missing).
+std::string ReadInRoot(int root, const std::string& path) {
+  auto fd = OpenInRoot(root, path, O_RDONLY);
+  if (!fd.ok()) return "";
+  auto data = ReadFd(fd->get());
+  return data.ok() ? *data : "";
+}
+
+std::string CleanAbs(const std::string& path) {
+  std::vector<std::string> parts;
+  size_t i = 0;
+  while (i <= path.size()) {
+    size_t j = path.find('/', i);
+    if (j == std::string::npos) j = path.size();
+    std::string c = path.substr(i, j - i);
+    if (c == "..") {
+      if (!parts.empty()) parts.pop_back();
+    } else if (!c.empty() && c != ".") {
+      parts.push_back(c);
+    }
+    i = j + 1;
+  }
+  std::string out;
+  for (const auto& p : parts) out += "/" + p;
+  return out.empty() ? "/" : out;
+}
+
 Status Workdir(StageRun& run, const parser::Instruction& ins, const std::string& path) {
   auto& cfg = *run.state.config.config;
   std::string wd = path;
@@ -83,26 +112,28 @@ Status Workdir(StageRun& run, const parser::Instruction& ins, const std::string&
   step.key.Add("user", cfg.user);
   step.drop_if_empty = true;
   std::string user = cfg.user;
-  step.apply = [wd, user](const std::string& rootfs, int) -> Status {
+  step.apply = [wd, user](const ExecContext&, const std::string& rootfs, int) -> Status {
+    BLD_ASSIGN_OR_RETURN(UniqueFd root, OpenRoot(rootfs));
     uid_t uid = 0;
     gid_t gid = 0;
     if (!user.empty()) {
-      auto u = runner::ResolveUser(user, ReadFileInRoot(rootfs, "/etc/passwd"),
-                                   ReadFileInRoot(rootfs, "/etc/group"));
+      auto u = runner::ResolveUser(user, ReadInRoot(root.get(), "/etc/passwd"),
+                                   ReadInRoot(root.get(), "/etc/group"));
       if (!u.ok()) return u.error().Wrap("WORKDIR " + wd + ": user " + user);
       uid = u->uid;
       gid = u->gid;
     }
-    BLD_ASSIGN_OR_RETURN(std::string host, MkdirAllInRoot(rootfs, wd, uid, gid));
-    (void)host;
+    // Symlinks on the way resolve inside the root; missing parents are created.
+    BLD_ASSIGN_OR_RETURN(UniqueFd dir, MkdirAllInRoot(root.get(), wd, 0755, uid, gid));
+    (void)dir;
     return Ok();
   };
-  return RunLayerStep(run, ins, std::move(step));
+  return PlanLayerStep(run, ins, std::move(step));
 }
 
 }  // namespace
 
-Status ExecuteMetadata(StageRun& run, const parser::Instruction& ins) {
+Status LowerMetadata(StageRun& run, const parser::Instruction& ins) {
   auto& cfg = *run.state.config.config;
   auto& vars = *run.vars;
   auto expand = [&](const std::string& w) -> Result<std::string> {
@@ -114,12 +145,16 @@ Status ExecuteMetadata(StageRun& run, const parser::Instruction& ins) {
   if (auto* a = std::get_if<parser::ArgInstruction>(&v)) {
     Status st = vars.Declare(*a);
     if (!st.ok()) return run.At(ins, st.error().message());
-    return Ok();  // ARG leaves no history entry (as BuildKit)
+    // As BuildKit: "ARG NAME=default" as written (or "ARG NAME"), an empty layer.
+    std::string by = "ARG";
+    for (const auto& d : a->args) {
+      by += " " + d.key;
+      if (d.value) by += "=" + *d.value;
+    }
+    PlanConfigStep(run, ins, by);
+    return Ok();
   }
-  int id = -1;
-  auto start = [&]() { id = run.session->progress().Start(run.StepName(ins)); };
   if (auto* e = std::get_if<parser::EnvInstruction>(&v)) {
-    start();
     Status st = vars.SetEnv(*e);
     if (!st.ok()) return run.At(ins, st.error().message());
     cfg.env = vars.Env();
@@ -128,9 +163,8 @@ Status ExecuteMetadata(StageRun& run, const parser::Instruction& ins) {
     if (pairs.ok()) {
       for (const auto& kv : *pairs) by += " " + kv.key + "=" + kv.value;
     }
-    AddHistory(run, by, true);
+    PlanConfigStep(run, ins, by);
   } else if (auto* l = std::get_if<parser::LabelInstruction>(&v)) {
-    start();
     auto pairs = vars.ExpandPairs(l->labels);
     if (!pairs.ok()) return run.At(ins, pairs.error().message());
     std::string by = "LABEL";
@@ -138,13 +172,11 @@ Status ExecuteMetadata(StageRun& run, const parser::Instruction& ins) {
       cfg.labels[kv.key] = kv.value;
       by += " " + kv.key + "=" + kv.value;
     }
-    AddHistory(run, by, true);
+    PlanConfigStep(run, ins, by);
   } else if (auto* m = std::get_if<parser::MaintainerInstruction>(&v)) {
-    start();
     run.state.config.author = m->maintainer;
-    AddHistory(run, "MAINTAINER " + m->maintainer, true);
+    PlanConfigStep(run, ins, "MAINTAINER " + m->maintainer);
   } else if (auto* x = std::get_if<parser::ExposeInstruction>(&v)) {
-    start();
     std::vector<std::string> words;
     for (const auto& p : x->ports) {
       auto w = vars.ExpandSplit(p);
@@ -156,9 +188,8 @@ Status ExecuteMetadata(StageRun& run, const parser::Instruction& ins) {
     AddSorted(&cfg.exposed_ports, *ports);
     std::string by = "EXPOSE";
     for (const auto& p : *ports) by += " " + p;
-    AddHistory(run, by, true);
+    PlanConfigStep(run, ins, by);
   } else if (auto* vol = std::get_if<parser::VolumeInstruction>(&v)) {
-    start();
     std::vector<std::string> paths;
     for (const auto& p : vol->paths) {
       BLD_ASSIGN_OR_RETURN(std::string e, expand(p));
@@ -168,24 +199,20 @@ Status ExecuteMetadata(StageRun& run, const parser::Instruction& ins) {
     AddSorted(&cfg.volumes, paths);
     std::string by = "VOLUME [";
     for (size_t i = 0; i < paths.size(); ++i) by += (i ? " " : "") + paths[i];
-    AddHistory(run, by + "]", true);
+    PlanConfigStep(run, ins, by + "]");
   } else if (auto* u = std::get_if<parser::UserInstruction>(&v)) {
-    start();
     BLD_ASSIGN_OR_RETURN(cfg.user, expand(u->user));
-    AddHistory(run, "USER " + cfg.user, true);
+    PlanConfigStep(run, ins, "USER " + cfg.user);
   } else if (auto* w = std::get_if<parser::WorkdirInstruction>(&v)) {
     BLD_ASSIGN_OR_RETURN(std::string path, expand(w->path));
     return Workdir(run, ins, path);
   } else if (auto* s = std::get_if<parser::StopSignalInstruction>(&v)) {
-    start();
     BLD_ASSIGN_OR_RETURN(cfg.stop_signal, expand(s->signal));
-    AddHistory(run, "STOPSIGNAL " + cfg.stop_signal, true);
+    PlanConfigStep(run, ins, "STOPSIGNAL " + cfg.stop_signal);
   } else if (auto* o = std::get_if<parser::OnbuildInstruction>(&v)) {
-    start();
     cfg.on_build.push_back(o->expression);
-    AddHistory(run, "ONBUILD " + o->expression, true);
+    PlanConfigStep(run, ins, "ONBUILD " + o->expression);
   } else if (auto* h = std::get_if<parser::HealthcheckInstruction>(&v)) {
-    start();
     oci::HealthConfig hc;
     hc.test = h->test;
     hc.interval_ns = h->interval_ns;
@@ -194,26 +221,23 @@ Status ExecuteMetadata(StageRun& run, const parser::Instruction& ins) {
     hc.start_interval_ns = h->start_interval_ns;
     hc.retries = h->retries;
     cfg.healthcheck = hc;
-    AddHistory(run, ins.original, true);
+    PlanConfigStep(run, ins, ins.original);
   } else if (auto* c = std::get_if<parser::CmdInstruction>(&v)) {
-    start();
     cfg.cmd = CommandOf(run, c->command);
     run.state.cmd_set = true;
-    AddHistory(run, "CMD " + ins.original.substr(std::min<size_t>(4, ins.original.size())), true);
+    PlanConfigStep(run, ins,
+                   "CMD " + ins.original.substr(std::min<size_t>(4, ins.original.size())));
   } else if (auto* e = std::get_if<parser::EntrypointInstruction>(&v)) {
-    start();
     cfg.entrypoint = CommandOf(run, e->command);
     if (!run.state.cmd_set) cfg.cmd.reset();
-    AddHistory(run, "ENTRYPOINT " + ins.original.substr(std::min<size_t>(11, ins.original.size())),
-               true);
+    PlanConfigStep(run, ins,
+                   "ENTRYPOINT " + ins.original.substr(std::min<size_t>(11, ins.original.size())));
   } else if (auto* sh = std::get_if<parser::ShellInstruction>(&v)) {
-    start();
     cfg.shell = sh->shell;
-    AddHistory(run, ins.original, true);
+    PlanConfigStep(run, ins, ins.original);
   } else {
     return run.At(ins, ins.name + " is not supported by bld build");
   }
-  if (id >= 0) run.session->progress().Done(id);
   return Ok();
 }
 

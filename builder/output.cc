@@ -131,6 +131,7 @@ Result<OutputSpec> ParseOutputSpec(std::string_view s) {
 
 Result<SecretSpec> ParseSecretSpec(std::string_view s) {
   SecretSpec sec;
+  std::string type;
   for (const auto& [k, v] : SplitCsv(s)) {
     if (k == "id") {
       sec.id = v;
@@ -143,15 +144,27 @@ Result<SecretSpec> ParseSecretSpec(std::string_view s) {
         return InvalidArgumentError("--secret " + std::string(s) + ": type " + v +
                                     " is not supported (file, env)");
       }
+      type = v;
     } else {
       return InvalidArgumentError("--secret " + std::string(s) + ": unknown option " + k);
     }
   }
   if (sec.id.empty())
     return InvalidArgumentError("--secret " + std::string(s) + ": id= is required");
-  if (sec.src.empty() && sec.env.empty()) {
-    return InvalidArgumentError("--secret " + std::string(s) + ": src= is required");
+  if (type == "env") {
+    // type=env,src=VAR names the variable (buildx).
+    if (!sec.src.empty() && sec.env.empty()) sec.env = sec.src;
+    sec.src.clear();
+    if (sec.env.empty()) sec.env = sec.id;
+  } else if (type == "file") {
+    if (!sec.env.empty()) {
+      return InvalidArgumentError("--secret " + std::string(s) + ": env= with type=file");
+    }
+    if (sec.src.empty()) sec.src = sec.id;
+  } else if (!sec.src.empty() && !sec.env.empty()) {
+    return InvalidArgumentError("--secret " + std::string(s) + ": give src= or env=, not both");
   }
+  // Neither src nor env: the variable named by the id if set, else the file of that name.
   return sec;
 }
 

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -22,11 +23,14 @@ namespace bld::builder {
 
 class Progress final {
  public:
+  static constexpr size_t kMaxLine = 16 * 1024;
+
   Progress(ProgressMode mode, int fd);
 
   // Starts a step; returns its number.
   int Start(const std::string& name);
-  // A chunk of the step's output (any size; split into lines here).
+  // A chunk of the step's output (any size; split into lines here). Lines longer than
+  // kMaxLine bytes are clipped (the log says so once), so memory stays bounded.
   void Output(int step, std::string_view data);
   void Cached(int step);
   void Done(int step);
@@ -44,6 +48,8 @@ class Progress final {
   std::mutex mu_;
   int next_ = 1;
   std::map<int, std::string> partial_;
+  std::set<int> clipping_;  // steps in the middle of a clipped line
+  bool clip_noted_ = false;
   std::map<int, std::chrono::steady_clock::time_point> started_;
 };
 

@@ -1,57 +1,93 @@
 // RUN: the command runs in the runner over an overlay snapshot of the stage's
-// layers; what it changes becomes the step's layer.
+// layers; what it changes becomes the step's layer. Lowering computes the
+// command, environment, network and mounts from values (and their key); the
+// apply function sets up the mounts and runs the container.
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
-#include <deque>
 
-#include "base/child_process.h"
 #include "base/file.h"
-#include "builder/fs.h"
+#include "base/in_root.h"
 #include "builder/stage.h"
 #include "runner/runner.h"
 #include "runner/spec.h"
+#include "snapshot/fsutil.h"
 
 namespace bld::builder {
 
 namespace {
+
+// The kernel's limit for one argument or environment string (MAX_ARG_STRLEN, 32 pages),
+// and a safe bound for all of them together (ARG_MAX is a quarter of the stack limit).
+constexpr size_t kMaxArgLen = 32 * 4096;
+constexpr size_t kMaxArgTotal = 1536 * 1024;
+
+std::string CleanAbsPath(const std::string& path) {
+  std::vector<std::string> parts;
+  size_t i = 0;
+  while (i <= path.size()) {
+    size_t j = path.find('/', i);
+    if (j == std::string::npos) j = path.size();
+    std::string c = path.substr(i, j - i);
+    if (c == "..") {
+      if (!parts.empty()) parts.pop_back();
+    } else if (!c.empty() && c != ".") {
+      parts.push_back(c);
+    }
+    i = j + 1;
+  }
+  std::string out;
+  for (const auto& p : parts) out += "/" + p;
+  return out.empty() ? "/" : out;
+}
 
 // Files and mount points the runner creates in the root filesystem for the
 // container's sake; removed again so they do not end up in the layer.
 struct Stubs {
   std::vector<std::pair<std::string, std::string>> paths;  // (topmost missing, destination)
 
-  void Note(const std::string& rootfs, const std::string& dest) {
-    std::string cur = CleanAbs(dest);
+  static bool Exists(int root, const std::string& path) {
+    auto fd = OpenInRoot(root, path, O_PATH | O_NOFOLLOW);
+    return fd.ok();
+  }
+
+  void Note(int root, const std::string& dest) {
+    std::string cur = CleanAbsPath(dest);
     std::string top;
     while (cur != "/") {
-      auto host = ResolveInRoot(rootfs, cur, false);
-      struct stat st;
-      if (host.ok() && lstat(host->c_str(), &st) == 0) break;
+      auto resolved = ResolveInRoot(root, cur, false);
+      if (resolved.ok() && Exists(root, *resolved)) break;
       top = cur;
       cur = Dirname(cur);
       if (cur.empty()) cur = "/";
     }
-    if (!top.empty()) paths.push_back({top, CleanAbs(dest)});
+    if (!top.empty()) paths.push_back({top, CleanAbsPath(dest)});
   }
 
   // Removes what the container left of the stubs: empty files and empty
   // directories from the destination up to the topmost one that was missing.
-  void Remove(const std::string& rootfs) {
+  void Remove(int root, const std::string& rootfs) {
     for (auto it = paths.rbegin(); it != paths.rend(); ++it) {
       std::string cur = it->second;
       for (;;) {
-        auto host = ResolveInRoot(rootfs, cur, false);
-        struct stat st;
-        if (host.ok() && lstat(host->c_str(), &st) == 0) {
-          if (S_ISDIR(st.st_mode)) {
-            if (rmdir(host->c_str()) != 0) break;
-          } else if (S_ISREG(st.st_mode) && st.st_size == 0) {
-            if (unlink(host->c_str()) != 0) break;
-          } else {
-            break;
+        auto resolved = ResolveInRoot(root, cur, false);
+        if (resolved.ok()) {
+          std::string host = rootfs + *resolved;
+          struct stat st;
+          if (lstat(host.c_str(), &st) == 0) {
+            if (S_ISDIR(st.st_mode)) {
+              if (rmdir(host.c_str()) != 0) break;
+            } else if (S_ISREG(st.st_mode) && st.st_size == 0) {
+              if (unlink(host.c_str()) != 0) break;
+            } else {
+              break;
+            }
           }
         }
         if (cur == it->first) break;
@@ -62,7 +98,7 @@ struct Stubs {
   }
 };
 
-// The tail of a step's output, for the error of a failing RUN.
+// The last lines of a step's output, for the error of a failing RUN. Bounded.
 class Tail {
  public:
   void Add(std::string_view s) {
@@ -70,13 +106,17 @@ class Tail {
     if (data_.size() > 2 * kMax) data_.erase(0, data_.size() - kMax);
   }
   std::string Lines(int n) const {
-    std::string d = data_.size() > kMax ? data_.substr(data_.size() - kMax) : data_;
-    while (!d.empty() && d.back() == '\n') d.pop_back();
-    size_t pos = d.size();
-    for (int i = 0; i < n && pos != std::string::npos && pos > 0; ++i) {
-      pos = d.rfind('\n', pos - 1);
+    std::string_view d = data_;
+    if (d.size() > kMax) d = d.substr(d.size() - kMax);
+    while (!d.empty() && d.back() == '\n') d.remove_suffix(1);
+    size_t start = d.size();
+    for (int i = 0; i < n && start > 0; ++i) {
+      size_t nl = d.rfind('\n', start - 1);
+      start = nl == std::string_view::npos ? 0 : nl;
+      if (nl == std::string_view::npos) break;
     }
-    return pos == std::string::npos ? d : d.substr(pos + 1);
+    if (start < d.size() && d[start] == '\n') ++start;
+    return std::string(d.substr(start));
   }
 
  private:
@@ -104,9 +144,166 @@ std::string JsonArray(const std::vector<std::string>& args) {
   return out + "]";
 }
 
+// "from=" with an empty value somewhere in a mount spec (ParseMount cannot tell it from
+// no from= at all).
+bool HasEmptyFrom(std::string_view spec) {
+  size_t i = 0;
+  while (i <= spec.size()) {
+    size_t j = spec.find(',', i);
+    if (j == std::string_view::npos) j = spec.size();
+    std::string_view f = spec.substr(i, j - i);
+    while (!f.empty() && f.front() == ' ') f.remove_prefix(1);
+    if (f.size() == 5 && (f == "from=" || f == "FROM=")) return true;
+    if (f == "from=\"\"" || f == "from=''") return true;
+    i = j + 1;
+  }
+  return false;
+}
+
+// Entries below `rel` (a directory of `tree`) that .dockerignore hides: whiteouts for
+// the overlay that shows the filtered view. An excluded directory with re-included
+// entries below is kept (`keep`) and its excluded entries hidden one by one.
+Status CollectExcluded(const SourceTree& tree, const std::string& rel, const std::string& sub,
+                       std::vector<std::string>* hide, std::vector<std::string>* keep) {
+  std::string dir = rel.empty() ? sub : sub.empty() ? rel : rel + "/" + sub;
+  BLD_ASSIGN_OR_RETURN(auto names, ListDir(tree.HostPath(dir)));
+  std::sort(names.begin(), names.end());
+  for (const auto& n : names) {
+    std::string p = dir.empty() ? n : dir + "/" + n;
+    std::string s = sub.empty() ? n : sub + "/" + n;
+    struct stat st;
+    if (lstat(tree.HostPath(p).c_str(), &st) != 0) return ErrnoError("lstat " + p);
+    if (!tree.Excluded(p)) {
+      if (S_ISDIR(st.st_mode)) BLD_TRY(CollectExcluded(tree, rel, s, hide, keep));
+      continue;
+    }
+    bool included_below = false;
+    if (S_ISDIR(st.st_mode)) {
+      Status w = tree.Walk(p, [&](const std::string&, const struct stat&) -> Status {
+        included_below = true;
+        return FailedPreconditionError("stop");
+      });
+      (void)w;
+    }
+    if (included_below) {
+      keep->push_back(s);
+      BLD_TRY(CollectExcluded(tree, rel, s, hide, keep));
+    } else {
+      hide->push_back(s);
+    }
+  }
+  return Ok();
+}
+
+std::string EscapeOverlayPath(const std::string& p) {
+  std::string out;
+  for (char c : p) {
+    if (c == ':' || c == ',' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+// An overlay over the host directory `lower` at a new directory under `scratch`: the
+// entries `hide` (relative) are whited out, `keep` directories made; read-write mounts
+// get an upper dir whose writes are discarded with `scratch`. Returns the mount point.
+Result<std::string> MountOverlay(const std::string& scratch, int n, const std::string& lower,
+                                 const std::vector<std::string>& hide,
+                                 const std::vector<std::string>& keep, bool rw,
+                                 std::vector<snapshot::ScopedMount>* mounts) {
+  std::string base = JoinPath(scratch, "ovl" + std::to_string(n));
+  std::string upper = base + "/upper", work = base + "/work", mnt = base + "/mnt";
+  for (const auto& d : {upper, work, mnt}) BLD_TRY(MkdirAll(d, 0755));
+  for (const auto& k : keep) BLD_TRY(MkdirAll(JoinPath(upper, k), 0755));
+  for (const auto& h : hide) {
+    std::string p = JoinPath(upper, h);
+    BLD_TRY(MkdirAll(Dirname(p), 0755));
+    if (mknod(p.c_str(), S_IFCHR | 0600, makedev(0, 0)) != 0) {
+      return ErrnoError("whiteout " + h + " (hiding a .dockerignore'd entry)");
+    }
+  }
+  snapshot::Mount m;
+  m.type = "overlay";
+  m.source = "overlay";
+  if (rw) {
+    m.options = {"lowerdir=" + EscapeOverlayPath(lower), "upperdir=" + upper, "workdir=" + work};
+  } else {
+    m.options = {"lowerdir=" + upper + ":" + EscapeOverlayPath(lower)};
+  }
+  BLD_ASSIGN_OR_RETURN(auto sm, snapshot::ScopedMount::Create({m}, mnt));
+  mounts->push_back(std::move(sm));
+  return mnt;
+}
+
+// A bind mount source from the context, resolved inside the context root.
+struct ContextSource {
+  std::string rel;  // cleaned, symlink-free, relative to the context root ("" = root)
+  bool is_dir = false;
+};
+
+Result<ContextSource> ResolveContextSource(const SourceTree& tree, const std::string& source) {
+  BLD_ASSIGN_OR_RETURN(UniqueFd root, OpenRoot(tree.root()));
+  BLD_ASSIGN_OR_RETURN(std::string resolved,
+                       ResolveInRoot(root.get(), source.empty() ? "/" : source));
+  ContextSource cs;
+  cs.rel = resolved == "/" ? "" : resolved.substr(1);
+  struct stat st;
+  if (lstat(tree.HostPath(cs.rel).c_str(), &st) != 0) {
+    return NotFoundError("--mount source " + source + ": not found in the build context");
+  }
+  if (tree.Excluded(cs.rel)) {
+    return NotFoundError("--mount source " + source + ": excluded by .dockerignore");
+  }
+  cs.is_dir = S_ISDIR(st.st_mode);
+  return cs;
+}
+
+// The value of a --secret, nullopt when it was not given (or its source is missing).
+Result<std::optional<std::string>> SecretValue(const BuildOptions& o, const std::string& id) {
+  const SecretSpec* sec = nullptr;
+  for (const auto& x : o.secrets) {
+    if (x.id == id) sec = &x;
+  }
+  if (sec == nullptr) return std::optional<std::string>();
+  if (!sec->src.empty()) {
+    auto v = ReadFile(sec->src);
+    if (!v.ok()) return v.error().Wrap("secret " + id);
+    return std::optional<std::string>(*v);
+  }
+  if (!sec->env.empty()) {
+    const char* e = getenv(sec->env.c_str());
+    if (e == nullptr) return std::optional<std::string>();
+    return std::optional<std::string>(e);
+  }
+  // id alone: the variable of that name, else the file of that name (as Docker/buildah).
+  if (const char* e = getenv(id.c_str()); e != nullptr) return std::optional<std::string>(e);
+  if (PathExists(id)) {
+    auto v = ReadFile(id);
+    if (!v.ok()) return v.error().Wrap("secret " + id);
+    return std::optional<std::string>(*v);
+  }
+  return std::optional<std::string>();
+}
+
+std::string SecretId(const parser::Mount& m) {
+  if (!m.id.empty()) return m.id;
+  if (!m.source.empty()) return m.source;  // source/src: BuildKit's alias of id
+  return Basename(m.target);
+}
+
+// A planned mount: the parsed spec and what it reads.
+struct MountPlan {
+  parser::Mount m;
+  std::string target;  // absolute
+  SourceRef from;      // from= (stage or image); stage -1 and image "" = context
+  bool has_from = false;
+  ContextSource context;  // bind from the context
+  std::string cache_id;
+};
+
 }  // namespace
 
-Status ExecuteRun(StageRun& run, const parser::Instruction& ins, const parser::RunInstruction& r) {
+Status LowerRun(StageRun& run, const parser::Instruction& ins, const parser::RunInstruction& r) {
   Session& s = *run.session;
   const BuildOptions& o = s.options();
   const auto& cfg = *run.state.config.config;
@@ -116,7 +313,7 @@ Status ExecuteRun(StageRun& run, const parser::Instruction& ins, const parser::R
 
   // The command.
   std::vector<std::string> argv;
-  std::optional<std::string> script_file;  // heredoc with #! run as a file
+  std::optional<std::pair<std::string, std::string>> script;  // (name, body): #! heredoc
   if (r.command.prepend_shell) {
     std::string cmd = r.command.args.empty() ? "" : r.command.args[0];
     parser::Heredoc word;
@@ -127,8 +324,9 @@ Status ExecuteRun(StageRun& run, const parser::Instruction& ins, const parser::R
         word.name == r.heredocs[0].name) {
       const std::string& body = r.heredocs[0].content;
       if (body.starts_with("#!")) {
-        script_file = body;
-        argv = {"/dev/.bld-heredoc"};
+        // As BuildKit: the script is a file in a directory mounted at /dev/pipes/.
+        script = {r.heredocs[0].name, body};
+        argv = {"/dev/pipes/" + r.heredocs[0].name};
       } else {
         argv = ShellOf(run.state);
         argv.push_back(body);
@@ -147,135 +345,234 @@ Status ExecuteRun(StageRun& run, const parser::Instruction& ins, const parser::R
   }
   if (argv.empty()) return run.At(ins, "RUN needs a command");
 
-  // Mounts, expanded with the stage's variables.
-  std::vector<parser::Mount> mounts;
-  for (const auto& spec : r.mount_specs) {
-    auto e = run.vars->Expand(spec);
-    if (!e.ok()) return run.At(ins, e.error().message());
-    auto m = parser::ParseMount(*e);
-    if (!m.ok()) return run.At(ins, m.error().message());
-    mounts.push_back(*m);
+  // The network: host only with the entitlement; --network none for every step that
+  // does not ask for host.
+  std::string network = "default";
+  if (r.network == parser::NetworkMode::kHost) {
+    if (o.allow.count("network.host") == 0) {
+      return run.At(ins,
+                    "RUN --network=host needs the network.host entitlement: bld build --allow "
+                    "network.host");
+    }
+    network = "host";
+  } else if (r.network == parser::NetworkMode::kNone || o.network == BuildNetwork::kNone) {
+    network = "none";
   }
 
-  runner::NetworkMode network = runner::NetworkMode::kHost;
-  if (r.network == parser::NetworkMode::kNone ||
-      (r.network == parser::NetworkMode::kDefault && o.network == BuildNetwork::kNone)) {
-    network = runner::NetworkMode::kNone;
-  }
+  // The environment: the image's, the ARGs in effect, the built-in proxy args (which
+  // never enter the key, the config or the history, as in Docker).
   std::vector<std::string> env = run.vars->RunEnv();
+  std::vector<std::string> proxy_env;
+  {
+    std::set<std::string> have;
+    for (const auto& e : env) have.insert(e.substr(0, e.find('=')));
+    for (const auto& [k, v] : o.build_args) {
+      if (IsBuiltinProxyArg(k) && have.count(k) == 0) proxy_env.push_back(k + "=" + v);
+    }
+  }
+  // Build args in effect, for the history entry: "RUN |2 a=1 b=2 /bin/sh -c ...".
+  std::string history_args;
+  {
+    std::set<std::string> env_keys;
+    for (const auto& e : cfg.env) env_keys.insert(e.substr(0, e.find('=')));
+    std::vector<std::string> in_effect;
+    for (const auto& [k, v] : run.vars->Args()) {
+      if (env_keys.count(k) == 0) in_effect.push_back(k + "=" + v);
+    }
+    if (!in_effect.empty()) {
+      history_args = "|" + std::to_string(in_effect.size()) + " " + JoinArgs(in_effect) + " ";
+    }
+  }
+
+  // E2BIG: refused here with the line, not by execve.
+  {
+    size_t total = 0;
+    for (const auto* list : {&argv, &env, &proxy_env}) {
+      for (const auto& a : *list) {
+        if (a.size() + 1 > kMaxArgLen) {
+          std::string what = list == &argv ? "the command"
+                                           : "the environment variable " + a.substr(0, a.find('='));
+          return run.At(ins, "RUN: " + what + " is " + std::to_string(a.size()) +
+                                 " bytes; the kernel takes at most " +
+                                 std::to_string(kMaxArgLen - 1) +
+                                 " bytes per argument or variable (use a heredoc script or "
+                                 "COPY a file instead)");
+        }
+        total += a.size() + 1 + sizeof(char*);
+      }
+    }
+    if (total > kMaxArgTotal) {
+      return run.At(ins, "RUN: the command and environment are " + std::to_string(total) +
+                             " bytes together; more than execve accepts");
+    }
+  }
 
   LayerStep step;
   step.name = run.StepName(ins);
-  step.created_by = "RUN " + (r.command.prepend_shell ? JoinArgs(argv) : JsonArray(argv));
+  step.created_by =
+      "RUN " + history_args + (r.command.prepend_shell ? JoinArgs(argv) : JsonArray(argv));
   step.key = CacheKey("bld.run.v1");
   step.key.Add("command", JsonArray(argv));
-  if (script_file) step.key.Add("script", *script_file);
+  if (script) step.key.Add("script", script->first + "\n" + script->second);
   step.key.Add("env", JsonArray(env));
   step.key.Add("user", cfg.user);
   step.key.Add("workdir", cfg.working_dir);
-  step.key.Add("network", network == runner::NetworkMode::kNone ? "none" : "host");
+  step.key.Add("network", network);
+  const std::string cwd = cfg.working_dir.empty() ? "/" : cfg.working_dir;
 
-  // What the mounts read enters the key (cache mounts and secrets do not: their
-  // content is not part of the result, as in BuildKit).
-  std::vector<std::shared_ptr<const ImageState>> mount_states(mounts.size());
-  for (size_t i = 0; i < mounts.size(); ++i) {
-    const auto& m = mounts[i];
+  // Mounts, expanded with the stage's variables (its ENV included), and what they read
+  // into the key (cache mount contents and secrets are not part of the result, as in
+  // BuildKit: only their spec is).
+  std::vector<MountPlan> mounts;
+  for (size_t i = 0; i < r.mount_specs.size(); ++i) {
+    auto e = run.vars->Expand(r.mount_specs[i]);
+    if (!e.ok()) return run.At(ins, "--mount=" + r.mount_specs[i] + ": " + e.error().message());
+    auto parsed = parser::ParseMount(*e);
+    if (!parsed.ok()) return run.At(ins, "--mount=" + *e + ": " + parsed.error().message());
+    if (HasEmptyFrom(*e)) return run.At(ins, "--mount=" + *e + ": from= names nothing");
+    MountPlan mp;
+    mp.m = *parsed;
+    const parser::Mount& m = mp.m;
     std::string k = "mount." + std::to_string(i);
-    step.key.Add(k, r.mount_specs[i]);
+    step.key.Add(k, *e);
     if (m.type == parser::MountType::kSsh) {
       return run.At(ins, "RUN --mount=type=ssh is not supported by bld");
     }
-    if (m.type == parser::MountType::kBind ||
-        (m.type == parser::MountType::kCache && !m.from.empty())) {
-      if (m.from.empty()) {
-        auto src = s.context().tree().Match(m.source.empty() ? "." : m.source);
-        if (!src.ok())
-          return run.At(ins, "--mount source " + m.source + ": " + src.error().message());
-        if (src->size() != 1)
-          return run.At(ins, "--mount source " + m.source + " must name one path");
-        auto d = s.context().tree().TreeDigest((*src)[0], s.context().hasher());
-        if (!d.ok()) return run.At(ins, d.error().message());
-        step.key.Add(k + ".content", *d);
-      } else {
-        auto it = run.node->mount_from.find({run.index, static_cast<int>(i)});
-        if (it == run.node->mount_from.end()) {
-          return run.At(ins, "--mount from=" + m.from + ": unresolved source");
-        }
-        if (it->second.stage >= 0) {
-          mount_states[i] = std::make_shared<const ImageState>(*run.deps.at(it->second.stage));
-        } else {
-          auto img = s.ImageFromStore(it->second.image);
-          if (!img.ok())
-            return img.error().Wrap(run.file_name + ":" + std::to_string(ins.start_line) +
-                                    ": --mount from=" + m.from);
-          mount_states[i] = std::make_shared<const ImageState>(std::move(*img));
-        }
-        std::vector<oci::Digest> ids = mount_states[i]->config.diff_ids;
-        step.key.Add(k + ".content", ids.empty() ? "empty" : oci::ChainId(ids).str());
-      }
+    mp.target = m.target;
+    if (m.type == parser::MountType::kSecret && mp.target.empty() && m.env.empty()) {
+      mp.target = "/run/secrets/" + SecretId(m);
     }
-    if (m.type == parser::MountType::kSecret) {
-      std::string id = m.id.empty() ? Basename(m.target) : m.id;
-      bool found = false;
-      for (const auto& sec : o.secrets) found = found || sec.id == id;
-      if (!found && m.required) {
-        return run.At(ins, "secret " + id + " is required but was not given (--secret id=" + id +
-                               ",src=FILE)");
-      }
+    if (!mp.target.empty() && mp.target[0] != '/') mp.target = CleanAbsPath(cwd + "/" + mp.target);
+    if (mp.target.empty() && m.type != parser::MountType::kSecret) {
+      return run.At(ins, "--mount=" + *e + ": target= is required");
     }
+    if (!m.from.empty() &&
+        (m.type == parser::MountType::kBind || m.type == parser::MountType::kCache)) {
+      BLD_ASSIGN_OR_RETURN(mp.from, run.SourceOf(ins, m.from, static_cast<int>(i)));
+      mp.has_from = true;
+      BLD_ASSIGN_OR_RETURN(oci::Digest from_key,
+                           run.SourceKey(ins, mp.from, "--mount from=" + m.from));
+      step.key.Add(k + ".from", from_key.str());
+      if (mp.from.stage >= 0) step.reads_stages.push_back(mp.from.stage);
+    }
+    switch (m.type) {
+      case parser::MountType::kBind:
+        if (!mp.has_from) {
+          auto cs = ResolveContextSource(s.context().tree(), m.source);
+          if (!cs.ok()) return run.At(ins, cs.error().message());
+          mp.context = *cs;
+          // Exactly what the step sees: the .dockerignore-filtered tree.
+          auto d = s.context().tree().TreeDigest(cs->rel, s.context().hasher());
+          if (!d.ok()) return run.At(ins, d.error().message());
+          step.key.Add(k + ".content", *d);
+        }
+        break;
+      case parser::MountType::kCache:
+        if (!mp.has_from && !m.source.empty()) {
+          return run.At(ins, "--mount=" + *e +
+                                 ": source= of a cache mount is a path in from=; give from= too");
+        }
+        mp.cache_id = m.id.empty() ? mp.target : m.id;
+        break;
+      case parser::MountType::kSecret: {
+        std::string id = SecretId(m);
+        auto v = SecretValue(o, id);
+        if (!v.ok()) return run.At(ins, v.error().message());
+        if (!*v && m.required) {
+          return run.At(ins, "secret " + id + " is required but was not given (--secret id=" + id +
+                                 ",src=FILE or an environment variable " + id + ")");
+        }
+        break;
+      }
+      case parser::MountType::kTmpfs:
+      case parser::MountType::kSsh:
+        break;
+    }
+    mounts.push_back(std::move(mp));
   }
 
   const int line = ins.start_line;
   const std::string file_name = run.file_name;
   const std::string user = cfg.user;
-  const std::string cwd = cfg.working_dir.empty() ? "/" : cfg.working_dir;
-  step.apply = [&, argv, env, mounts, mount_states, network, script_file, line, file_name, user,
-                cwd](const std::string& rootfs, int id) -> Status {
+  Session* session = &s;
+  step.apply = [session, argv, env, proxy_env, mounts, network, script, line, file_name, user, cwd](
+                   const ExecContext& exec, const std::string& rootfs, int id) -> Status {
+    Session& s = *session;
+    const std::string where = file_name + ":" + std::to_string(line) + ": RUN";
     runner::Spec spec;
     spec.rootfs = rootfs;
     spec.args = argv;
     spec.env = env;
+    spec.env.insert(spec.env.end(), proxy_env.begin(), proxy_env.end());
     spec.cwd = cwd;
     spec.user = user;
-    spec.network = network;
+    spec.network = network == "none" ? runner::NetworkMode::kNone : runner::NetworkMode::kHost;
     spec.hostname = "bld";
+    BLD_ASSIGN_OR_RETURN(UniqueFd root, OpenRoot(rootfs));
     Stubs stubs;
     for (const char* f : {"/etc/hosts", "/etc/hostname", "/etc/resolv.conf"}) {
-      stubs.Note(rootfs, f);
+      stubs.Note(root.get(), f);
     }
+    // Declared in the order they are released: mounts on top of views last.
     std::vector<RootfsView> views;
+    std::vector<CacheMount> caches;
     BLD_ASSIGN_OR_RETURN(TempDir scratch, TempDir::Create("", "bld-run-"));
+    std::vector<snapshot::ScopedMount> overlays;
     int n = 0;
-    for (size_t i = 0; i < mounts.size(); ++i) {
-      const parser::Mount& m = mounts[i];
-      runner::Mount rm;
-      std::string target = m.target;
-      if (m.type == parser::MountType::kSecret && target.empty() && m.env.empty()) {
-        target = "/run/secrets/" + (m.id.empty() ? std::string("") : m.id);
+    auto source_state = [&](const MountPlan& mp) -> Result<ImageState> {
+      if (mp.from.stage >= 0) return exec.Built(mp.from.stage);
+      return s.ImageFromStore(mp.from.image);
+    };
+    // Host path of `path` inside a view of `mp`'s from= source.
+    auto from_path = [&](const MountPlan& mp, const std::string& path) -> Result<std::string> {
+      BLD_ASSIGN_OR_RETURN(ImageState st, source_state(mp));
+      BLD_ASSIGN_OR_RETURN(RootfsView v, s.View(st));
+      BLD_ASSIGN_OR_RETURN(UniqueFd vroot, OpenRoot(v.path()));
+      BLD_ASSIGN_OR_RETURN(std::string resolved, ResolveInRoot(vroot.get(), path));
+      std::string host = v.path() + (resolved == "/" ? "" : resolved);
+      views.push_back(std::move(v));
+      if (!PathExists(host)) {
+        return NotFoundError("--mount from=" + mp.m.from + ",source=" + path + ": not found");
       }
-      if (!target.empty() && target[0] != '/') target = CleanAbs(cwd + "/" + target);
-      rm.destination = target;
+      return host;
+    };
+    for (const MountPlan& mp : mounts) {
+      const parser::Mount& m = mp.m;
+      runner::Mount rm;
+      rm.destination = mp.target;
       switch (m.type) {
         case parser::MountType::kBind: {
           std::string src;
-          if (mount_states[i] == nullptr) {
-            auto rel = s.context().tree().Match(m.source.empty() ? "." : m.source);
-            if (!rel.ok()) return rel.error();
-            src = s.context().tree().HostPath((*rel)[0]);
-          } else {
-            BLD_ASSIGN_OR_RETURN(RootfsView v, s.View(*mount_states[i]));
-            BLD_ASSIGN_OR_RETURN(src, ResolveInRoot(v.path(), "/" + m.source));
-            views.push_back(std::move(v));
-          }
-          if (!m.read_only) {
-            // Writes to a read-write bind are discarded: give the container a copy.
-            std::string copy = JoinPath(scratch.path(), "bind" + std::to_string(n++));
-            auto cp = RunCommand({"cp", "-a", src, copy});
-            if (!cp.ok() || cp->exit_code != 0) {
-              return InternalError("copy the --mount source " + m.source + ": " +
-                                   (cp.ok() ? cp->err : cp.error().message()));
+          if (mp.has_from) {
+            BLD_ASSIGN_OR_RETURN(src, from_path(mp, m.source.empty() ? "/" : m.source));
+            if (!m.read_only && IsDirectory(src)) {
+              BLD_ASSIGN_OR_RETURN(src,
+                                   MountOverlay(scratch.path(), n++, src, {}, {}, true, &overlays));
+            } else if (!m.read_only) {
+              BLD_ASSIGN_OR_RETURN(std::string mnt, MountOverlay(scratch.path(), n++, Dirname(src),
+                                                                 {}, {}, true, &overlays));
+              src = JoinPath(mnt, Basename(src));
             }
-            src = copy;
+          } else {
+            const SourceTree& tree = s.context().tree();
+            std::string host = tree.HostPath(mp.context.rel);
+            std::vector<std::string> hide, keep;
+            if (mp.context.is_dir) {
+              BLD_TRY(CollectExcluded(tree, mp.context.rel, "", &hide, &keep));
+            }
+            if (mp.context.is_dir && (hide.empty() && m.read_only)) {
+              src = host;  // nothing to hide, nothing to write: the directory itself
+            } else if (mp.context.is_dir) {
+              // The filtered view; writes (rw) land in a scratch upper dir, discarded.
+              BLD_ASSIGN_OR_RETURN(src, MountOverlay(scratch.path(), n++, host, hide, keep,
+                                                     !m.read_only, &overlays));
+            } else if (m.read_only) {
+              src = host;
+            } else {
+              BLD_ASSIGN_OR_RETURN(std::string mnt, MountOverlay(scratch.path(), n++, Dirname(host),
+                                                                 {}, {}, true, &overlays));
+              src = JoinPath(mnt, Basename(host));
+            }
           }
           rm.type = runner::Mount::Type::kBind;
           rm.source = src;
@@ -283,17 +580,30 @@ Status ExecuteRun(StageRun& run, const parser::Instruction& ins, const parser::R
           break;
         }
         case parser::MountType::kCache: {
-          std::string id = m.id.empty() ? target : m.id;
-          BLD_ASSIGN_OR_RETURN(std::string dir, s.cache().MountDir(id));
-          struct stat st;
-          auto entries = ListDir(dir);
-          if (stat(dir.c_str(), &st) == 0 && entries.ok() && entries->empty()) {
-            (void)chmod(dir.c_str(), m.mode.value_or(0755));
-            (void)chown(dir.c_str(), m.uid.value_or(0), m.gid.value_or(0));
+          BLD_ASSIGN_OR_RETURN(CacheMount cm, s.cache().AcquireMount(mp.cache_id, m.sharing));
+          if (cm.created()) {
+            // A new cache directory: seeded from from=/source=, then given mode/uid/gid.
+            if (mp.has_from) {
+              BLD_ASSIGN_OR_RETURN(std::string seed,
+                                   from_path(mp, m.source.empty() ? "/" : m.source));
+              if (!IsDirectory(seed)) {
+                return InvalidArgumentError("--mount type=cache,from=" + m.from +
+                                            ",source=" + m.source + ": not a directory");
+              }
+              Status c = snapshot::CopyTree(seed, cm.path());
+              if (!c.ok()) return c.error().Wrap("seed the cache mount " + mp.cache_id);
+            }
+            if (chmod(cm.path().c_str(), m.mode.value_or(0755)) != 0) {
+              return ErrnoError("cache mount " + mp.cache_id + ": chmod");
+            }
+            if (chown(cm.path().c_str(), m.uid.value_or(0), m.gid.value_or(0)) != 0) {
+              return ErrnoError("cache mount " + mp.cache_id + ": chown");
+            }
           }
           rm.type = runner::Mount::Type::kBind;
-          rm.source = dir;
+          rm.source = cm.path();
           rm.read_only = m.read_only;
+          caches.push_back(std::move(cm));
           break;
         }
         case parser::MountType::kTmpfs: {
@@ -303,24 +613,16 @@ Status ExecuteRun(StageRun& run, const parser::Instruction& ins, const parser::R
           break;
         }
         case parser::MountType::kSecret: {
-          std::string id = m.id.empty() ? Basename(m.target) : m.id;
-          const SecretSpec* sec = nullptr;
-          for (const auto& x : s.options().secrets) {
-            if (x.id == id) sec = &x;
-          }
-          if (sec == nullptr) continue;  // optional and not given
-          std::string value;
-          if (!sec->src.empty()) {
-            BLD_ASSIGN_OR_RETURN(value, ReadFile(sec->src));
-          } else {
-            const char* e = getenv(sec->env.c_str());
-            value = e != nullptr ? e : "";
-          }
-          if (!m.env.empty()) spec.env.push_back(m.env + "=" + value);
-          if (target.empty()) continue;
+          std::string sid = SecretId(m);
+          BLD_ASSIGN_OR_RETURN(auto value, SecretValue(s.options(), sid));
+          if (!value) continue;  // optional and not given
+          if (!m.env.empty()) spec.env.push_back(m.env + "=" + *value);
+          if (mp.target.empty()) continue;
           std::string file = JoinPath(scratch.path(), "secret" + std::to_string(n++));
-          BLD_TRY(WriteFileAtomic(file, value, m.mode.value_or(0400)));
-          (void)chown(file.c_str(), m.uid.value_or(0), m.gid.value_or(0));
+          BLD_TRY(WriteFileAtomic(file, *value, m.mode.value_or(0400)));
+          if (chown(file.c_str(), m.uid.value_or(0), m.gid.value_or(0)) != 0) {
+            return ErrnoError("secret " + sid + ": chown");
+          }
           rm.type = runner::Mount::Type::kBind;
           rm.source = file;
           rm.read_only = true;
@@ -329,17 +631,19 @@ Status ExecuteRun(StageRun& run, const parser::Instruction& ins, const parser::R
         case parser::MountType::kSsh:
           return InvalidArgumentError("RUN --mount=type=ssh is not supported by bld");
       }
-      stubs.Note(rootfs, rm.destination);
+      stubs.Note(root.get(), rm.destination);
       spec.mounts.push_back(rm);
     }
-    if (script_file) {
-      std::string file = JoinPath(scratch.path(), "script");
-      BLD_TRY(WriteFileAtomic(file, *script_file, 0755));
+    if (script) {
+      std::string dir = JoinPath(scratch.path(), "pipes");
+      BLD_TRY(MkdirAll(dir, 0755));
+      BLD_TRY(WriteFileAtomic(JoinPath(dir, script->first), script->second, 0755));
       runner::Mount rm;
       rm.type = runner::Mount::Type::kBind;
-      rm.source = file;
-      rm.destination = "/dev/.bld-heredoc";
+      rm.source = dir;
+      rm.destination = "/dev/pipes";
       rm.read_only = true;
+      stubs.Note(root.get(), rm.destination);
       spec.mounts.push_back(rm);
     }
 
@@ -353,12 +657,22 @@ Status ExecuteRun(StageRun& run, const parser::Instruction& ins, const parser::R
     auto c = runner::Container::Start(spec);
     wr.reset();
     if (!c.ok()) {
-      stubs.Remove(rootfs);
-      return c.error().Wrap(file_name + ":" + std::to_string(line) + ": RUN");
+      stubs.Remove(root.get(), rootfs);
+      return c.error().Wrap(where);
     }
     Tail tail;
     char buf[16384];
+    bool killed = false;
     for (;;) {
+      // Polled, so a failure elsewhere in the build kills this step promptly.
+      struct pollfd p = {rd.get(), POLLIN, 0};
+      int pr = poll(&p, 1, 100);
+      if (pr < 0 && errno != EINTR) break;
+      if (!killed && exec.Cancelled()) {
+        (void)c->Signal(SIGKILL);
+        killed = true;
+      }
+      if (pr <= 0) continue;
       ssize_t k = read(rd.get(), buf, sizeof(buf));
       if (k < 0 && errno == EINTR) continue;
       if (k <= 0) break;
@@ -366,11 +680,16 @@ Status ExecuteRun(StageRun& run, const parser::Instruction& ins, const parser::R
       tail.Add(std::string_view(buf, static_cast<size_t>(k)));
     }
     auto status = c->Wait();
+    overlays.clear();
     views.clear();
-    stubs.Remove(rootfs);
-    if (!status.ok()) return status.error().Wrap(file_name + ":" + std::to_string(line) + ": RUN");
+    caches.clear();
+    stubs.Remove(root.get(), rootfs);
+    if (!status.ok()) return status.error().Wrap(where);
+    if (killed) return FailedPreconditionError("cancelled: another step failed");
     if (status->code != 0) {
-      std::string msg = file_name + ":" + std::to_string(line) + ": RUN " + JoinArgs(argv) + ": " +
+      std::string cmd = JoinArgs(argv);
+      if (cmd.size() > 200) cmd = cmd.substr(0, 197) + "...";
+      std::string msg = where + " " + cmd + ": " +
                         (status->exec_error.empty() ? "" : status->exec_error + ": ") +
                         "exit code " + std::to_string(status->code);
       std::string t = tail.Lines(10);
@@ -379,7 +698,7 @@ Status ExecuteRun(StageRun& run, const parser::Instruction& ins, const parser::R
     }
     return Ok();
   };
-  return RunLayerStep(run, ins, std::move(step));
+  return PlanLayerStep(run, ins, std::move(step));
 }
 
 }  // namespace bld::builder

@@ -29,7 +29,8 @@ struct BuildFlags {
   std::string iidfile;
   std::vector<std::string> outputs;
   bool push = false;
-  std::string compression = "gzip";
+  std::string compression;
+  std::vector<std::string> allow;
   std::string source_date_epoch;
   std::vector<std::string> secrets;
   std::string network;
@@ -73,7 +74,9 @@ Result<builder::BuildOptions> MakeOptions(const GlobalOptions& g, const BuildFla
     }
     o.labels[l.substr(0, eq)] = l.substr(eq + 1);
   }
-  if (f.compression == "gzip") {
+  if (f.compression.empty()) {
+    // Unset: base layers as stored, new layers gzip.
+  } else if (f.compression == "gzip") {
     o.compression = oci::Compression::kGzip;
   } else if (f.compression == "zstd") {
     o.compression = oci::Compression::kZstd;
@@ -87,6 +90,14 @@ Result<builder::BuildOptions> MakeOptions(const GlobalOptions& g, const BuildFla
                          ParseEpoch(f.source_date_epoch, "--source-date-epoch"));
   } else if (const char* e = getenv("SOURCE_DATE_EPOCH"); e != nullptr && *e != '\0') {
     BLD_ASSIGN_OR_RETURN(o.source_date_epoch, ParseEpoch(e, "SOURCE_DATE_EPOCH"));
+  }
+  for (const auto& a : f.allow) {
+    if (a != "network.host") {
+      return InvalidArgumentError("--allow " + a +
+                                  ": unknown entitlement (bld knows network.host; "
+                                  "security.insecure is not supported)");
+    }
+    o.allow.insert(a);
   }
   for (const auto& s : f.secrets) {
     BLD_ASSIGN_OR_RETURN(auto sec, builder::ParseSecretSpec(s));
@@ -200,12 +211,17 @@ Command MakeBuildCommand() {
         app->add_option("-o,--output", f->outputs,
                         "type=oci|docker|local|registry,dest=PATH|name=REF (repeatable)");
         app->add_flag("--push", f->push, "Push every -t name after the build");
-        app->add_option("--compression", f->compression, "Layer compression: gzip|zstd|none");
+        app->add_option("--compression", f->compression,
+                        "Layer compression: gzip|zstd|none (every layer, converted at export; "
+                        "default: new layers gzip, base layers as stored)");
+        app->add_option("--allow", f->allow,
+                        "Entitlement for RUN steps: network.host (RUN --network=host)");
         app->add_option("--source-date-epoch", f->source_date_epoch,
                         "Reproducible build: clamp times to these seconds since the epoch "
                         "(default $SOURCE_DATE_EPOCH)");
         app->add_option("--secret", f->secrets,
-                        "id=ID,src=PATH: a secret for RUN --mount=type=secret");
+                        "id=ID[,type=file|env][,src=PATH|VAR]: a secret for RUN "
+                        "--mount=type=secret (id alone: env var ID, else file ID)");
         app->add_option("--network", f->network, "Network for RUN steps: host|none");
         app->add_option("--progress", f->progress, "auto|tty|plain|json");
         app->add_flag("-q,--quiet", f->quiet, "Print only the image ID");

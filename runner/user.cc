@@ -114,8 +114,9 @@ Result<ExecUser> ResolveUser(std::string_view user, std::string_view passwd,
 
   // Docker puts the primary group first among the supplementary groups.
   out.groups.push_back(out.gid);
-  // group: name:x:gid:member,member
-  if (!name.empty()) {
+  // group: name:x:gid:member,member. Only in the implicit form ("name", "uid"): with an
+  // explicit group the process gets just that group, as runc's GetExecUser decides.
+  if (!name.empty() && !has_group) {
     ForEachEntry(group, 3, [&](const std::vector<std::string_view>& f) {
       std::optional<uint32_t> gid = ParseId(f[2]);
       if (!gid || *gid == out.gid || f.size() < 4) return false;

@@ -15,8 +15,9 @@ namespace bld::runner {
 struct ExecUser {
   uid_t uid = 0;
   gid_t gid = 0;
-  // Supplementary groups, as Docker sets them: `gid` first, then every group in /etc/group
-  // listing the user's name.
+  // Supplementary groups, as Docker sets them: `gid` first, then — only when no group was
+  // given ("name", "uid"; runc: "supplementary group ids only make sense in the implicit
+  // form") — every group in /etc/group listing the user's name.
   std::vector<gid_t> groups;
   std::string home = "/";
 };

@@ -63,6 +63,20 @@ TEST(ResolveUserTest, ExplicitGroupByNameAndNumber) {
   EXPECT_EQ(v->gid, 777u);
 }
 
+TEST(ResolveUserTest, ExplicitGroupDropsSupplementaryGroups) {
+  // runc: supplementary groups only in the implicit form; `id -G` is just the group.
+  for (const char* spec : {"alice:alice", "1000:alice", "alice:1000", "1000:1000"}) {
+    auto u = ResolveUser(spec, kPasswd, kGroup);
+    ASSERT_TRUE(u.ok()) << spec << ": " << u.error().message();
+    EXPECT_EQ(u->uid, 1000u) << spec;
+    EXPECT_EQ(u->gid, 1000u) << spec;
+    EXPECT_EQ(u->groups, std::vector<gid_t>({1000})) << spec;
+  }
+  auto staff = ResolveUser("alice:staff", kPasswd, kGroup);
+  ASSERT_TRUE(staff.ok());
+  EXPECT_EQ(staff->groups, std::vector<gid_t>({50}));
+}
+
 TEST(ResolveUserTest, Errors) {
   auto u = ResolveUser("nobody", kPasswd, kGroup);
   ASSERT_FALSE(u.ok());

@@ -5,6 +5,7 @@
 //   {"args": [extra build flags],            "error": "substring of a failure",
 //    "config": {subset of the config's "config" object},
 //    "image": {subset of the whole image config (author, history length...)},
+//    "history_contains": [created_by strings that some history entry has],
 //    "run": [{"cmd": [...], "stdout": "exact", "contains": "substring", "exit": N}]}
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -115,6 +116,15 @@ TEST_P(BuildCaseTest, Builds) {
   nlohmann::json info = nlohmann::json::parse(in.out)[0];
   if (spec.contains("config")) ExpectSubset(spec["config"], info["Config"], "config");
   if (spec.contains("image")) ExpectSubset(spec["image"], info["ImageConfig"], "image");
+  // Each string is the created_by of some history entry.
+  for (const auto& want : spec.value("history_contains", nlohmann::json::array())) {
+    bool found = false;
+    for (const auto& h : info["ImageConfig"]["history"]) {
+      found = found || h.value("created_by", "") == want.get<std::string>();
+    }
+    EXPECT_TRUE(found) << "no history entry " << want.dump() << " in "
+                       << info["ImageConfig"]["history"].dump();
+  }
   if (spec.contains("history_length")) {
     EXPECT_EQ(info["ImageConfig"]["history"].size(), spec["history_length"].get<size_t>());
   }
