@@ -124,7 +124,9 @@ Result<Graph> BuildGraph(const parser::Dockerfile& df, const GraphOptions& optio
           auto spec = vars.Expand(r->mount_specs[m]);
           if (!spec.ok()) return At(options, ins.start_line, spec.error().message());
           auto mount = parser::ParseMount(*spec);
-          if (!mount.ok()) return At(options, ins.start_line, mount.error().message());
+          // A spec that needs the base image's ENV to parse is checked (and its from=
+          // resolved) when the stage is lowered with its real variables.
+          if (!mount.ok()) continue;
           if (!mount->from.empty()) {
             auto src = add_source(mount->from, ins.start_line, "--mount from");
             if (!src.ok()) return src.error();

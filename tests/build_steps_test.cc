@@ -159,26 +159,23 @@ TEST_F(BuildStepsTest, CacheMountSeedModeOwnerAndDefaultId) {
 }
 
 TEST_F(BuildStepsTest, CacheMountSharingModes) {
-  // Two parallel stages use one cache id. locked: never at the same time; private: each
-  // its own directory when both run at once; shared: the same directory.
+  // Two parallel stages use one cache id; each leaves a marker there and counts the
+  // markers 3 s later. shared: both see both; locked: one at a time, so the first sees
+  // only its own; private: each its own directory when both run at once.
   auto df = [](const std::string& sharing) {
-    std::string step =
-        "RUN --mount=type=cache,id=c-" + sharing + ",target=/c,sharing=" + sharing +
-        " sh -c 'if [ -e /c/busy ]; then echo overlap > /result; else echo alone > /result; "
-        "fi; touch /c/busy /c/$(cat /proc/sys/kernel/random/uuid); sleep 2; rm /c/busy; "
-        "ls /c | wc -l >> /result'\n";
+    std::string step = "RUN --mount=type=cache,id=c-" + sharing + ",target=/c,sharing=" + sharing +
+                       " sh -c 'touch /c/busy.$(cat /proc/sys/kernel/random/uuid); sleep 3; "
+                       "ls /c | grep -c busy > /result'\n";
     return "FROM busybox AS a\n" + step + "FROM busybox AS b\n" + step +
            "FROM busybox\nCOPY --from=a /result /a\nCOPY --from=b /result /b\n";
   };
   Write("Dockerfile", df("locked"));
   std::string locked = BuildAndRun({"cat", "/a", "/b"});
-  EXPECT_EQ(Count(locked, "alone"), 2) << locked;
+  EXPECT_TRUE(locked == "1\n2\n" || locked == "2\n1\n") << locked;
   Write("Dockerfile", df("private"));
-  std::string priv = BuildAndRun({"cat", "/a", "/b"});
-  EXPECT_EQ(Count(priv, "alone"), 2) << priv;
+  EXPECT_EQ(BuildAndRun({"cat", "/a", "/b"}), "1\n1\n");
   Write("Dockerfile", df("shared"));
-  std::string shared = BuildAndRun({"cat", "/a", "/b"});
-  EXPECT_EQ(Count(shared, "overlap"), 1) << shared;
+  EXPECT_EQ(BuildAndRun({"cat", "/a", "/b"}), "2\n2\n");
 }
 
 // ---- secrets, tmpfs, ssh --------------------------------------------------------------
@@ -198,7 +195,7 @@ TEST_F(BuildStepsTest, SecretsFromFilesAndEnvironment) {
       BuildAndRun({"cat", "/f", "/fmode", "/e", "/i", "/m"},
                   {"--secret", "id=f,type=file,src=" + ctx() + "/token.txt", "--secret",
                    "id=e,type=env,src=BLD_STEPS_TEST_SECRET", "--secret", "id=bldsecretid"});
-  EXPECT_EQ(out, "from-file\n440 7 8\nfrom-env\nby-id-env\nskipped\n");
+  EXPECT_EQ(out, "from-file440 7 8\nfrom-env\nby-id-envskipped\n");
   unsetenv("BLD_STEPS_TEST_SECRET");
   unsetenv("bldsecretid");
   Write("Dockerfile", "FROM busybox\nRUN --mount=type=secret,id=needed,required true\n");
@@ -232,7 +229,7 @@ TEST_F(BuildStepsTest, FailedStepCancelsTheOthersPromptly) {
   Write("Dockerfile",
         "FROM busybox AS slow\nRUN sleep 120\n"
         "FROM busybox AS fails\nRUN sleep 1; exit 3\n"
-        "FROM busybox\nCOPY --from=slow /etc/hostname /a\nCOPY --from=fails /etc/hostname /b\n");
+        "FROM busybox\nCOPY --from=slow /etc/passwd /a\nCOPY --from=fails /etc/passwd /b\n");
   auto start = std::chrono::steady_clock::now();
   auto r = Build();
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -264,21 +261,27 @@ TEST_F(BuildStepsTest, JsonProgressWithNonUtf8Output) {
 }
 
 TEST_F(BuildStepsTest, OutputWithoutNewlinesKeepsMemoryBounded) {
-  // 100 MB without a newline: clipped, and bld's peak RSS stays far below the output size.
-  Write("Dockerfile", "FROM busybox\nRUN head -c 100000000 /dev/zero | tr '\\0' x\n");
-  auto r = testing::Run({"/bin/sh", "-c",
-                         "command -v /usr/bin/time >/dev/null || exit 77; /usr/bin/time -f "
-                         "'maxrss=%M' " +
-                             testing::BldBinary() + " --root " + root() +
-                             " build --progress plain --no-cache " + ctx() +
-                             " 2>&1 >/dev/null | tail -c 3000"});
-  if (r.exit_code == 77) GTEST_SKIP() << "needs /usr/bin/time (Debian package time)";
-  size_t p = r.out.find("maxrss=");
-  ASSERT_NE(p, std::string::npos) << r.out;
-  long kb = std::stol(r.out.substr(p + 7));
-  EXPECT_NE(r.out.find("clipped"), std::string::npos) << r.out.substr(0, 500);
-  // The sanitizer build's baseline is large; 100 MB of output must not add to it.
-  EXPECT_LT(kb, 90 * 1024) << "peak RSS " << kb << " KiB";
+  // 100 MB without a newline is clipped, and bld's peak RSS grows by a few MB at most
+  // over the same build printing 1 kB (the yardstick, in this run).
+  auto peak_kb = [&](const std::string& bytes) -> long {
+    Write("Dockerfile", "FROM busybox\nRUN head -c " + bytes + " /dev/zero | tr '\\0' x\n");
+    auto r = testing::Run({"/bin/sh", "-c",
+                           "command -v /usr/bin/time >/dev/null || exit 77; /usr/bin/time -f "
+                           "'maxrss=%M' " +
+                               testing::BldBinary() + " --root " + root() +
+                               " build --progress plain --no-cache " + ctx() +
+                               " 2>&1 >/dev/null | tail -c 3000"});
+    if (r.exit_code == 77) return -1;
+    size_t p = r.out.find("maxrss=");
+    EXPECT_NE(p, std::string::npos) << r.out;
+    if (p == std::string::npos) return 0;
+    if (bytes != "1000") EXPECT_NE(r.out.find("clipped"), std::string::npos) << r.out;
+    return std::stol(r.out.substr(p + 7));
+  };
+  long small = peak_kb("1000");
+  if (small < 0) GTEST_SKIP() << "needs /usr/bin/time (Debian package time)";
+  long big = peak_kb("100000000");
+  EXPECT_LT(big - small, 8 * 1024) << "peak RSS " << small << " KiB -> " << big << " KiB";
 }
 
 // ---- export: compression, SOURCE_DATE_EPOCH, stable IDs -------------------------------
@@ -373,6 +376,16 @@ TEST_F(BuildStepsTest, EveryCaseWithFailingOrHugeRunsGivesAClearError) {
     bool has_run = false;
     for (const auto& l : lines) has_run = has_run || l.rfind("RUN ", 0) == 0;
     if (!has_run) continue;
+    // Cases that fail for another reason, or build another Dockerfile (-f), prove nothing.
+    auto spec_text = ReadFile(cases + "/" + name + "/test.json");
+    auto spec =
+        nlohmann::json::parse(spec_text.ok() ? *spec_text : std::string("{}"), nullptr, false);
+    if (!spec.is_object() || spec.contains("error")) continue;
+    bool other_file = false;
+    for (const auto& a : spec.value("args", nlohmann::json::array())) {
+      other_file = other_file || a == "-f" || a == "--file";
+    }
+    if (other_file) continue;
     for (const std::string& replacement :
          {std::string("RUN false"), "RUN echo " + std::string(200 * 1024, 'z')}) {
       std::string df;
@@ -406,9 +419,7 @@ TEST_F(BuildStepsTest, EveryCaseWithFailingOrHugeRunsGivesAClearError) {
       ASSERT_EQ(testing::Run({"cp", "-a", cases + "/" + name + "/.", dir->path()}).exit_code, 0);
       ASSERT_TRUE(WriteFileAtomic(dir->path() + "/Dockerfile", df).ok());
       std::vector<std::string> args = {"build", "--progress", "plain"};
-      auto spec = nlohmann::json::parse(ReadFile(cases + "/" + name + "/test.json").value_or("{}"),
-                                        nullptr, false);
-      if (spec.is_object()) {
+      {
         for (const auto& a : spec.value("args", nlohmann::json::array())) {
           std::string s = a.get<std::string>();
           size_t p;
