@@ -446,8 +446,9 @@ Status ExecuteCopy(StageRun& run, const parser::Instruction& ins,
     so.host_file = JoinPath(scratch.path(), "heredoc" + std::to_string(downloads++));
     std::string data = inl.data;
     if (inl.expand) {
-      auto e = run.vars->Expand(data);
-      if (e.ok()) data = *e;
+      auto e = run.vars->ExpandHeredoc(data);
+      if (!e.ok()) return run.At(ins, "<<" + inl.path + ": " + e.error().message());
+      data = *e;
     }
     BLD_TRY(WriteFileAtomic(so.host_file, data, 0644));
     so.name = inl.path;
