@@ -448,8 +448,9 @@ Status LowerCopy(StageRun& run, const parser::Instruction& ins, const parser::Co
     so.host_file = JoinPath(scratch.path(), "heredoc" + std::to_string(downloads++));
     std::string data = inl.data;
     if (inl.expand) {
-      auto e = run.vars->Expand(data);
-      if (e.ok()) data = *e;
+      auto e = run.vars->ExpandHeredoc(data);
+      if (!e.ok()) return run.At(ins, "<<" + inl.path + ": " + e.error().message());
+      data = *e;
     }
     BLD_TRY(WriteFileAtomic(so.host_file, data, 0644));
     so.name = inl.path;

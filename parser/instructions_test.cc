@@ -286,6 +286,28 @@ TEST(VariablesTest, MetaArgsAndStageScope) {
   EXPECT_EQ(*split, (std::vector<std::string>{"80", "cli"}));
 }
 
+// BuildKit's testCopyHeredocSpecialSymbols and testHeredocVarSubstitution: here-document
+// rules, not shell-word rules, for bodies with an unquoted delimiter.
+TEST(InstructionsTest, HeredocBodiesExpandWithHereDocumentRules) {
+  Dockerfile df = MustParse("FROM a\nARG name=world\n");
+  auto meta = ResolveMetaArgs(df.meta_args, {});
+  ASSERT_TRUE(meta.ok());
+  StageVariables vars({}, *meta, {});
+  ASSERT_TRUE(vars.Declare(As<ArgInstruction>(df.stages[0].instructions[0])).ok());
+  auto h = [&](std::string_view body) {
+    auto r = vars.ExpandHeredoc(body);
+    return r.ok() ? *r : "error: " + r.error().message();
+  };
+  EXPECT_EQ(h("\"quotes in file\"\n"), "\"quotes in file\"\n");
+  EXPECT_EQ(h("\\\n"), "\n");
+  EXPECT_EQ(h("\\\\\n"), "\\\n");
+  EXPECT_EQ(h("\\$\n"), "$\n");
+  EXPECT_EQ(h("Hello ${name}!\n"), "Hello world!\n");
+  EXPECT_EQ(h("Hello '${name}'!\n"), "Hello 'world'!\n");
+  EXPECT_EQ(h("Hello \"${name}\"!\n"), "Hello \"world\"!\n");
+  EXPECT_EQ(h("it's $name\n"), "it's world\n");  // an unpaired quote is just a character
+}
+
 TEST(InstructionsTest, JsonDump) {
   Dockerfile df = MustParse("ARG V=1\nFROM a AS b\nRUN --network=host make\n");
   std::string j = DockerfileToJson(df);

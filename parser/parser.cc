@@ -1,5 +1,6 @@
 #include "parser/parser.h"
 
+#include <nlohmann/json.hpp>
 #include <set>
 #include <utility>
 
@@ -191,11 +192,30 @@ class JsonStringArray {
   size_t i_ = 0;
 };
 
-bool ParseJsonArgs(std::string_view rest, std::vector<std::string>* out) {
+constexpr char kNotStringArray[] =
+    "when using JSON array syntax, arrays must be comprised of strings only";
+
+// True if `rest` is a JSON array (as Go's json.Unmarshal reads it) holding something other
+// than a string: BuildKit rejects it instead of falling back to shell form.
+bool IsJsonArrayOfNonStrings(std::string_view rest) {
+  nlohmann::json value = nlohmann::json::parse(rest, nullptr, /*allow_exceptions=*/false);
+  if (!value.is_array()) return false;
+  for (const auto& v : value) {
+    if (!v.is_string()) return true;
+  }
+  return false;
+}
+
+// Exec form: `rest` is a JSON array of strings. InvalidArgument for a JSON array that
+// holds anything else; false (shell form) for anything that is not a JSON array.
+Result<bool> ParseJsonArgs(std::string_view rest, std::vector<std::string>* out) {
   rest = text::TrimLeftSpace(rest);
   if (rest.empty() || rest[0] != '[') return false;
   std::vector<std::string> v;
-  if (!JsonStringArray(rest).Parse(&v)) return false;
+  if (!JsonStringArray(rest).Parse(&v)) {
+    if (IsJsonArrayOfNonStrings(rest)) return InvalidArgumentError(kNotStringArray);
+    return false;
+  }
   *out = std::move(v);
   return true;
 }
@@ -381,10 +401,11 @@ Parsed ParseWhitespaceDelimited(std::string_view rest) {
   return p;
 }
 
-Parsed ParseMaybeJson(std::string_view rest) {
+Result<Parsed> ParseMaybeJson(std::string_view rest) {
   Parsed p;
   if (rest.empty()) return p;
-  if (ParseJsonArgs(rest, &p.args)) {
+  BLD_ASSIGN_OR_RETURN(bool json, ParseJsonArgs(rest, &p.args));
+  if (json) {
     p.json = true;
     return p;
   }
@@ -392,22 +413,23 @@ Parsed ParseMaybeJson(std::string_view rest) {
   return p;
 }
 
-Parsed ParseMaybeJsonToList(std::string_view rest) {
+Result<Parsed> ParseMaybeJsonToList(std::string_view rest) {
   Parsed p;
-  if (ParseJsonArgs(rest, &p.args)) {
+  BLD_ASSIGN_OR_RETURN(bool json, ParseJsonArgs(rest, &p.args));
+  if (json) {
     p.json = true;
     return p;
   }
   return ParseWhitespaceDelimited(rest);
 }
 
-Parsed ParseHealthConfig(std::string_view rest) {
+Result<Parsed> ParseHealthConfig(std::string_view rest) {
   size_t sep = 0;
   while (sep < rest.size() && !text::IsSpaceByte(static_cast<unsigned char>(rest[sep]))) ++sep;
   size_t next = sep;
   while (next < rest.size() && text::IsSpaceByte(static_cast<unsigned char>(rest[next]))) ++next;
   if (sep == 0) return Parsed{};
-  Parsed p = ParseMaybeJson(rest.substr(next));
+  BLD_ASSIGN_OR_RETURN(Parsed p, ParseMaybeJson(rest.substr(next)));
   p.args.insert(p.args.begin(), std::string(rest.substr(0, sep)));
   return p;
 }

@@ -113,6 +113,12 @@ Result<std::string> StageVariables::Expand(std::string_view word) const {
   return ExpandWord(word, Visible(), Options());
 }
 
+Result<std::string> StageVariables::ExpandHeredoc(std::string_view body) const {
+  ShellWordOptions options = Options();
+  options.skip_process_quotes = true;
+  return ExpandWord(body, Visible(), options);
+}
+
 Result<std::vector<std::string>> StageVariables::ExpandSplit(std::string_view word) const {
   return ExpandWords(word, Visible(), Options());
 }

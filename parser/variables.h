@@ -52,6 +52,10 @@ class StageVariables final {
 
   // Expands one word (quotes removed, variables substituted), e.g. a COPY source.
   Result<std::string> Expand(std::string_view word) const;
+  // Expands the body of a here-document whose delimiter was unquoted (COPY/ADD <<EOF):
+  // here-document rules, as BuildKit's lexer with SkipProcessQuotes — quotes are ordinary
+  // characters, `$VAR`/`${VAR...}` expand, the escape character escapes the next one.
+  Result<std::string> ExpandHeredoc(std::string_view body) const;
   // Expands and splits at unquoted whitespace (EXPOSE).
   Result<std::vector<std::string>> ExpandSplit(std::string_view word) const;
   // Expands every key and value of ENV/LABEL-like pairs.
