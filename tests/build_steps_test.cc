@@ -14,6 +14,7 @@
 #include "base/child_process.h"
 #include "base/file.h"
 #include "base/temp_dir.h"
+#include "tests/registry_fixture.h"
 #include "tests/testutil.h"
 
 namespace bld {
@@ -318,6 +319,26 @@ TEST_F(BuildStepsTest, CompressionIsAppliedAtExportNotInKeys) {
   // The same image ID as the gzip build's diff IDs: the content is unchanged.
   auto gz = Inspect("steps-gzip");
   EXPECT_EQ(gz["ImageConfig"]["rootfs"]["diff_ids"], info["ImageConfig"]["rootfs"]["diff_ids"]);
+}
+
+TEST_F(BuildStepsTest, CompressionZstdPushOnAGzipBase) {
+  if (!PathExists(testing::kRegistryBinary)) GTEST_SKIP() << "needs docker-registry";
+  auto reg = testing::TestRegistry::Start();
+  ASSERT_TRUE(reg.ok()) << reg.error().message();
+  Write("Dockerfile", "FROM busybox\nRUN echo pushed > /p\n");
+  ASSERT_EQ(Build({"-q"}).exit_code, 0);
+  std::string name = (*reg)->host() + "/steps/zstd:1";
+  auto r = Build({"--compression", "zstd", "--push", "--tls-verify=false", "-t", name});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(Count(r.err, "CACHED"), 1) << r.err;
+  if (!testing::HaveProgram("skopeo")) return;
+  auto raw = testing::Run({"skopeo", "inspect", "--raw", "--tls-verify=false", "docker://" + name});
+  ASSERT_EQ(raw.exit_code, 0) << raw.err;
+  auto m = nlohmann::json::parse(raw.out);
+  ASSERT_EQ(m["layers"].size(), 2u) << raw.out;
+  for (const auto& l : m["layers"]) {
+    EXPECT_EQ(l["mediaType"], "application/vnd.oci.image.layer.v1.tar+zstd") << raw.out;
+  }
 }
 
 TEST_F(BuildStepsTest, FullyCachedRebuildKeepsTheImageId) {
