@@ -11,6 +11,7 @@
 
 #include "base/file.h"
 #include "base/in_root.h"
+#include "builder/fs.h"  // CleanAbs
 #include "builder/stage.h"
 #include "runner/user.h"
 
@@ -77,25 +78,6 @@ std::string ReadInRoot(int root, const std::string& path) {
   return data.ok() ? *data : "";
 }
 
-std::string CleanAbs(const std::string& path) {
-  std::vector<std::string> parts;
-  size_t i = 0;
-  while (i <= path.size()) {
-    size_t j = path.find('/', i);
-    if (j == std::string::npos) j = path.size();
-    std::string c = path.substr(i, j - i);
-    if (c == "..") {
-      if (!parts.empty()) parts.pop_back();
-    } else if (!c.empty() && c != ".") {
-      parts.push_back(c);
-    }
-    i = j + 1;
-  }
-  std::string out;
-  for (const auto& p : parts) out += "/" + p;
-  return out.empty() ? "/" : out;
-}
-
 Status Workdir(StageRun& run, const parser::Instruction& ins, const std::string& path) {
   auto& cfg = *run.state.config.config;
   std::string wd = path;
@@ -124,7 +106,7 @@ Status Workdir(StageRun& run, const parser::Instruction& ins, const std::string&
       gid = u->gid;
     }
     // Symlinks on the way resolve inside the root; missing parents are created.
-    BLD_ASSIGN_OR_RETURN(UniqueFd dir, MkdirAllInRoot(root.get(), wd, 0755, uid, gid));
+    BLD_ASSIGN_OR_RETURN(UniqueFd dir, bld::MkdirAllInRoot(root.get(), wd, 0755, uid, gid));
     (void)dir;
     return Ok();
   };

@@ -14,6 +14,7 @@
 
 #include "base/file.h"
 #include "base/in_root.h"
+#include "builder/fs.h"  // CleanAbs
 #include "builder/stage.h"
 #include "runner/runner.h"
 #include "runner/spec.h"
@@ -28,46 +29,27 @@ namespace {
 constexpr size_t kMaxArgLen = 32 * 4096;
 constexpr size_t kMaxArgTotal = 1536 * 1024;
 
-std::string CleanAbsPath(const std::string& path) {
-  std::vector<std::string> parts;
-  size_t i = 0;
-  while (i <= path.size()) {
-    size_t j = path.find('/', i);
-    if (j == std::string::npos) j = path.size();
-    std::string c = path.substr(i, j - i);
-    if (c == "..") {
-      if (!parts.empty()) parts.pop_back();
-    } else if (!c.empty() && c != ".") {
-      parts.push_back(c);
-    }
-    i = j + 1;
-  }
-  std::string out;
-  for (const auto& p : parts) out += "/" + p;
-  return out.empty() ? "/" : out;
-}
-
 // Files and mount points the runner creates in the root filesystem for the
 // container's sake; removed again so they do not end up in the layer.
 struct Stubs {
   std::vector<std::pair<std::string, std::string>> paths;  // (topmost missing, destination)
 
   static bool Exists(int root, const std::string& path) {
-    auto fd = OpenInRoot(root, path, O_PATH | O_NOFOLLOW);
+    auto fd = bld::OpenInRoot(root, path, O_PATH | O_NOFOLLOW);
     return fd.ok();
   }
 
   void Note(int root, const std::string& dest) {
-    std::string cur = CleanAbsPath(dest);
+    std::string cur = CleanAbs(dest);
     std::string top;
     while (cur != "/") {
-      auto resolved = ResolveInRoot(root, cur, false);
+      auto resolved = bld::ResolveInRoot(root, cur, false);
       if (resolved.ok() && Exists(root, *resolved)) break;
       top = cur;
       cur = Dirname(cur);
       if (cur.empty()) cur = "/";
     }
-    if (!top.empty()) paths.push_back({top, CleanAbsPath(dest)});
+    if (!top.empty()) paths.push_back({top, CleanAbs(dest)});
   }
 
   // Removes what the container left of the stubs: empty files and empty
@@ -76,7 +58,7 @@ struct Stubs {
     for (auto it = paths.rbegin(); it != paths.rend(); ++it) {
       std::string cur = it->second;
       for (;;) {
-        auto resolved = ResolveInRoot(root, cur, false);
+        auto resolved = bld::ResolveInRoot(root, cur, false);
         if (resolved.ok()) {
           std::string host = rootfs + *resolved;
           struct stat st;
@@ -244,7 +226,7 @@ struct ContextSource {
 Result<ContextSource> ResolveContextSource(const SourceTree& tree, const std::string& source) {
   BLD_ASSIGN_OR_RETURN(UniqueFd root, OpenRoot(tree.root()));
   BLD_ASSIGN_OR_RETURN(std::string resolved,
-                       ResolveInRoot(root.get(), source.empty() ? "/" : source));
+                       bld::ResolveInRoot(root.get(), source.empty() ? "/" : source));
   ContextSource cs;
   cs.rel = resolved == "/" ? "" : resolved.substr(1);
   struct stat st;
@@ -442,7 +424,7 @@ Status LowerRun(StageRun& run, const parser::Instruction& ins, const parser::Run
     if (m.type == parser::MountType::kSecret && mp.target.empty() && m.env.empty()) {
       mp.target = "/run/secrets/" + SecretId(m);
     }
-    if (!mp.target.empty() && mp.target[0] != '/') mp.target = CleanAbsPath(cwd + "/" + mp.target);
+    if (!mp.target.empty() && mp.target[0] != '/') mp.target = CleanAbs(cwd + "/" + mp.target);
     if (mp.target.empty() && m.type != parser::MountType::kSecret) {
       return run.At(ins, "--mount=" + *e + ": target= is required");
     }
@@ -528,7 +510,7 @@ Status LowerRun(StageRun& run, const parser::Instruction& ins, const parser::Run
       BLD_ASSIGN_OR_RETURN(ImageState st, source_state(mp));
       BLD_ASSIGN_OR_RETURN(RootfsView v, s.View(st));
       BLD_ASSIGN_OR_RETURN(UniqueFd vroot, OpenRoot(v.path()));
-      BLD_ASSIGN_OR_RETURN(std::string resolved, ResolveInRoot(vroot.get(), path));
+      BLD_ASSIGN_OR_RETURN(std::string resolved, bld::ResolveInRoot(vroot.get(), path));
       std::string host = v.path() + (resolved == "/" ? "" : resolved);
       views.push_back(std::move(v));
       if (!PathExists(host)) {
