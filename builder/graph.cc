@@ -113,7 +113,7 @@ Result<Graph> BuildGraph(const parser::Dockerfile& df, const GraphOptions& optio
         Status st = vars.Declare(*a);
         if (!st.ok()) return At(options, ins.start_line, st.error().message());
       } else if (auto* e = std::get_if<parser::EnvInstruction>(&ins.value)) {
-        Status st = vars.SetEnv(*e);
+        auto st = vars.SetEnv(*e);
         if (!st.ok()) return At(options, ins.start_line, st.error().message());
       } else if (auto* c = std::get_if<parser::CopyInstruction>(&ins.value)) {
         if (!c->from.empty()) {

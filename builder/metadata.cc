@@ -137,14 +137,12 @@ Status LowerMetadata(StageRun& run, const parser::Instruction& ins) {
     return Ok();
   }
   if (auto* e = std::get_if<parser::EnvInstruction>(&v)) {
-    Status st = vars.SetEnv(*e);
-    if (!st.ok()) return run.At(ins, st.error().message());
+    auto pairs = vars.SetEnv(*e);
+    if (!pairs.ok()) return run.At(ins, pairs.error().message());
     cfg.env = vars.Env();
+    // As BuildKit: the values as set, expanded with the variables before this ENV.
     std::string by = "ENV";
-    auto pairs = vars.ExpandPairs(e->vars);
-    if (pairs.ok()) {
-      for (const auto& kv : *pairs) by += " " + kv.key + "=" + kv.value;
-    }
+    for (const auto& kv : *pairs) by += " " + kv.key + "=" + kv.value;
     PlanConfigStep(run, ins, by);
   } else if (auto* l = std::get_if<parser::LabelInstruction>(&v)) {
     auto pairs = vars.ExpandPairs(l->labels);

@@ -100,13 +100,13 @@ void StageVariables::SetEnvVar(const std::string& key, const std::string& value)
   env_.push_back(prefix + value);
 }
 
-Status StageVariables::SetEnv(const EnvInstruction& env) {
+Result<std::vector<KeyValue>> StageVariables::SetEnv(const EnvInstruction& env) {
   BLD_ASSIGN_OR_RETURN(std::vector<KeyValue> pairs, ExpandPairs(env.vars));
   for (const KeyValue& kv : pairs) {
     if (kv.key.empty()) return InvalidArgumentError("ENV names can not be blank");
-    SetEnvVar(kv.key, kv.value);
   }
-  return Ok();
+  for (const KeyValue& kv : pairs) SetEnvVar(kv.key, kv.value);
+  return pairs;
 }
 
 Result<std::string> StageVariables::Expand(std::string_view word) const {

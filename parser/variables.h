@@ -47,8 +47,9 @@ class StageVariables final {
   // ARG inside the stage (declares, in order).
   Status Declare(const ArgInstruction& arg);
   // ENV: every key and value expands with the variables as they were before
-  // this instruction (Docker's rule), then they are set in order.
-  Status SetEnv(const EnvInstruction& env);
+  // this instruction (Docker's rule), then they are set in order. Returns the pairs as
+  // set (for the history entry: "ENV x=1:2", not the pairs re-expanded afterwards).
+  Result<std::vector<KeyValue>> SetEnv(const EnvInstruction& env);
 
   // Expands one word (quotes removed, variables substituted), e.g. a COPY source.
   Result<std::string> Expand(std::string_view word) const;
