@@ -110,7 +110,7 @@ Result<Graph> BuildGraph(const parser::Dockerfile& df, const GraphOptions& optio
     for (int i = 0; i < static_cast<int>(s.instructions.size()); ++i) {
       const auto& ins = s.instructions[i];
       if (auto* a = std::get_if<parser::ArgInstruction>(&ins.value)) {
-        Status st = vars.Declare(*a);
+        auto st = vars.Declare(*a);
         if (!st.ok()) return At(options, ins.start_line, st.error().message());
       } else if (auto* e = std::get_if<parser::EnvInstruction>(&ins.value)) {
         auto st = vars.SetEnv(*e);

@@ -66,16 +66,21 @@ EnvMap StageVariables::Visible() const {
   return m;
 }
 
-Status StageVariables::Declare(const ArgInstruction& arg) {
+Result<std::vector<ArgDecl>> StageVariables::Declare(const ArgInstruction& arg) {
+  std::vector<ArgDecl> declared;
   for (const ArgDecl& d : arg.args) {
     std::optional<std::string> value;
+    ArgDecl as_written{d.key, std::nullopt};
+    if (d.value) {
+      BLD_ASSIGN_OR_RETURN(std::string v, Expand(*d.value));
+      as_written.value = v;
+    }
     auto b = build_args_.find(d.key);
     if (b != build_args_.end()) {
       value = b->second;
       consumed_.insert(d.key);
     } else if (d.value) {
-      BLD_ASSIGN_OR_RETURN(std::string v, Expand(*d.value));
-      value = std::move(v);
+      value = as_written.value;
     } else if (auto m = meta_values_.find(d.key); m != meta_values_.end()) {
       value = m->second;
     } else if (auto p = predefined_.find(d.key); p != predefined_.end()) {
@@ -85,8 +90,9 @@ Status StageVariables::Declare(const ArgInstruction& arg) {
                                [&](const auto& kv) { return kv.first == d.key; }),
                 args_.end());
     if (value) args_.emplace_back(d.key, std::move(*value));
+    declared.push_back(std::move(as_written));
   }
-  return Ok();
+  return declared;
 }
 
 void StageVariables::SetEnvVar(const std::string& key, const std::string& value) {
