@@ -67,20 +67,27 @@ EnvMap StageVariables::Visible() const {
 }
 
 Result<std::vector<ArgDecl>> StageVariables::Declare(const ArgInstruction& arg) {
+  // As BuildKit: every name and default expands with the variables as they were before
+  // this instruction (`ARG a=1 b=$a` gives b the earlier a), then they are declared in order.
   std::vector<ArgDecl> declared;
   for (const ArgDecl& d : arg.args) {
-    std::optional<std::string> value;
-    ArgDecl as_written{d.key, std::nullopt};
+    ArgDecl e;
+    BLD_ASSIGN_OR_RETURN(e.key, Expand(d.key));
+    if (e.key.empty()) return InvalidArgumentError("ARG names can not be blank");
     if (d.value) {
       BLD_ASSIGN_OR_RETURN(std::string v, Expand(*d.value));
-      as_written.value = v;
+      e.value = std::move(v);
     }
+    declared.push_back(std::move(e));
+  }
+  for (const ArgDecl& d : declared) {
+    std::optional<std::string> value;
     auto b = build_args_.find(d.key);
     if (b != build_args_.end()) {
       value = b->second;
       consumed_.insert(d.key);
     } else if (d.value) {
-      value = as_written.value;
+      value = d.value;
     } else if (auto m = meta_values_.find(d.key); m != meta_values_.end()) {
       value = m->second;
     } else if (auto p = predefined_.find(d.key); p != predefined_.end()) {
@@ -90,7 +97,6 @@ Result<std::vector<ArgDecl>> StageVariables::Declare(const ArgInstruction& arg) 
                                [&](const auto& kv) { return kv.first == d.key; }),
                 args_.end());
     if (value) args_.emplace_back(d.key, std::move(*value));
-    declared.push_back(std::move(as_written));
   }
   return declared;
 }
