@@ -353,16 +353,13 @@ Status LowerRun(StageRun& run, const parser::Instruction& ins, const parser::Run
     }
   }
   // Build args in effect, for the history entry: "RUN |2 a=1 b=2 /bin/sh -c ...".
+  // As BuildKit: every ARG declared in the stage, unset ones as "k=", ENV's value where an
+  // ENV has the name.
   std::string history_args;
   {
-    std::set<std::string> env_keys;
-    for (const auto& e : cfg.env) env_keys.insert(e.substr(0, e.find('=')));
-    std::vector<std::string> in_effect;
-    for (const auto& [k, v] : run.vars->Args()) {
-      if (env_keys.count(k) == 0) in_effect.push_back(k + "=" + v);
-    }
-    if (!in_effect.empty()) {
-      history_args = "|" + std::to_string(in_effect.size()) + " " + JoinArgs(in_effect) + " ";
+    std::vector<std::string> declared = run.vars->HistoryArgs();
+    if (!declared.empty()) {
+      history_args = "|" + std::to_string(declared.size()) + " " + JoinArgs(declared) + " ";
     }
   }
 

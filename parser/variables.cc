@@ -93,12 +93,32 @@ Result<std::vector<ArgDecl>> StageVariables::Declare(const ArgInstruction& arg) 
     } else if (auto p = predefined_.find(d.key); p != predefined_.end()) {
       value = p->second;
     }
-    args_.erase(std::remove_if(args_.begin(), args_.end(),
-                               [&](const auto& kv) { return kv.first == d.key; }),
-                args_.end());
-    if (value) args_.emplace_back(d.key, std::move(*value));
+    // A re-declaration keeps its place; one without a value keeps the earlier value (as
+    // BuildKit, which only ever adds to the stage's environment).
+    if (value) {
+      auto it = std::find_if(args_.begin(), args_.end(),
+                             [&](const auto& kv) { return kv.first == d.key; });
+      if (it != args_.end()) {
+        it->second = std::move(*value);
+      } else {
+        args_.emplace_back(d.key, std::move(*value));
+      }
+    }
+    if (std::find(declared_.begin(), declared_.end(), d.key) == declared_.end()) {
+      declared_.push_back(d.key);
+    }
   }
   return declared;
+}
+
+std::vector<std::string> StageVariables::HistoryArgs() const {
+  EnvMap visible = Visible();
+  std::vector<std::string> out;
+  for (const auto& k : declared_) {
+    auto it = visible.find(k);
+    out.push_back(k + "=" + (it == visible.end() ? std::string() : it->second));
+  }
+  return out;
 }
 
 void StageVariables::SetEnvVar(const std::string& key, const std::string& value) {

@@ -69,6 +69,11 @@ class StageVariables final {
   const std::vector<std::string>& Env() const { return env_; }
   // The environment of a RUN: Env() plus declared ARGs that ENV does not override.
   std::vector<std::string> RunEnv() const;
+  // "k=v" for every ARG declared so far, with or without a value, in the order of first
+  // declaration (a re-declaration keeps the place, takes the new value); the value as the
+  // stage sees it (ENV wins), "" for none. The build args of RUN's history entry, as
+  // BuildKit's runCommandString writes them: "RUN |2 foo=bar2 bar=123 ...".
+  std::vector<std::string> HistoryArgs() const;
   // Declared ARGs with a value, in declaration order (for cache keys).
   const std::vector<std::pair<std::string, std::string>>& Args() const { return args_; }
   // --build-arg names some ARG of this stage (or a meta ARG) consumed.
@@ -80,6 +85,7 @@ class StageVariables final {
 
   std::vector<std::string> env_;
   std::vector<std::pair<std::string, std::string>> args_;
+  std::vector<std::string> declared_;  // every ARG name, in order of first declaration
   EnvMap meta_values_;
   EnvMap build_args_;
   EnvMap predefined_;
