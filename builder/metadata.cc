@@ -129,33 +129,6 @@ std::string GoList(const std::vector<std::string>& v) {
   return out + "]";
 }
 
-// Go's %q of an int: a quoted rune literal ('\x00', '\x03', 'A').
-std::string GoQuoteRune(int r) {
-  char buf[16];
-  if (r == '\'' || r == '\\') {
-    std::snprintf(buf, sizeof(buf), "'\\%c'", r);
-  } else if (r >= 0x20 && r < 0x7f) {
-    std::snprintf(buf, sizeof(buf), "'%c'", r);
-  } else if (r >= 0 && r < 0x80) {
-    const char* named = r == 7    ? "a"
-                        : r == 8  ? "b"
-                        : r == 12 ? "f"
-                        : r == 10 ? "n"
-                        : r == 13 ? "r"
-                        : r == 9  ? "t"
-                        : r == 11 ? "v"
-                                  : nullptr;
-    if (named != nullptr) {
-      std::snprintf(buf, sizeof(buf), "'\\%s'", named);
-    } else {
-      std::snprintf(buf, sizeof(buf), "'\\x%02x'", r);
-    }
-  } else {
-    std::snprintf(buf, sizeof(buf), "'\\u%04x'", static_cast<unsigned>(r) & 0xffffffu);
-  }
-  return buf;
-}
-
 // Go's time.Duration.String(): "0s", "1.5s", "1m30s", "1h0m0s", "500ms".
 std::string GoDuration(int64_t d) {
   if (d == 0) return "0s";
@@ -272,8 +245,7 @@ Status LowerMetadata(StageRun& run, const parser::Instruction& ins) {
   if (auto* a = std::get_if<parser::ArgInstruction>(&v)) {
     auto declared = vars.Declare(*a);
     if (!declared.ok()) return run.At(ins, declared.error().message());
-    // As BuildKit: "ARG NAME=default" with the default expanded (or "ARG NAME"), an empty
-    // layer.
+    // As BuildKit: "ARG NAME=value" with the value it got (or "ARG NAME"), an empty layer.
     std::string by = "ARG";
     for (const auto& d : *declared) {
       by += " " + d.key;
@@ -312,11 +284,9 @@ Status LowerMetadata(StageRun& run, const parser::Instruction& ins) {
     auto ports = ExpandPorts(words);
     if (!ports.ok()) return run.At(ins, ports.error().message());
     AddSorted(&cfg.exposed_ports, *ports);
-    // BuildKit: "EXPOSE %v" of the port set, a Go map (keys sorted).
+    // BuildKit: "EXPOSE %v" of the ports, string-sorted ("EXPOSE [1234/udp 2375/tcp]").
     std::set<std::string> set(ports->begin(), ports->end());
-    std::string by = "EXPOSE map[";
-    for (const auto& p : set) by += (p == *set.begin() ? "" : " ") + p + ":{}";
-    PlanConfigStep(run, ins, by + "]");
+    PlanConfigStep(run, ins, "EXPOSE " + GoList({set.begin(), set.end()}));
   } else if (auto* vol = std::get_if<parser::VolumeInstruction>(&v)) {
     std::vector<std::string> paths;
     for (const auto& p : vol->paths) {
@@ -352,12 +322,13 @@ Status LowerMetadata(StageRun& run, const parser::Instruction& ins) {
     hc.start_interval_ns = h->start_interval_ns;
     hc.retries = h->retries;
     cfg.healthcheck = hc;
-    // BuildKit: "HEALTHCHECK %q" of the config struct.
+    // BuildKit (v0.33): "HEALTHCHECK %+v" of the config struct.
     PlanConfigStep(run, ins,
-                   "HEALTHCHECK &{" + GoQuoteList(hc.test) + " \"" + GoDuration(hc.interval_ns) +
-                       "\" \"" + GoDuration(hc.timeout_ns) + "\" \"" +
-                       GoDuration(hc.start_period_ns) + "\" \"" + GoDuration(hc.start_interval_ns) +
-                       "\" " + GoQuoteRune(hc.retries) + "}");
+                   "HEALTHCHECK {Test:" + GoList(hc.test) + " Interval:" +
+                       GoDuration(hc.interval_ns) + " Timeout:" + GoDuration(hc.timeout_ns) +
+                       " StartPeriod:" + GoDuration(hc.start_period_ns) +
+                       " StartInterval:" + GoDuration(hc.start_interval_ns) +
+                       " Retries:" + std::to_string(hc.retries) + "}");
   } else if (auto* c = std::get_if<parser::CmdInstruction>(&v)) {
     cfg.cmd = CommandOf(run, c->command);
     run.state.cmd_set = true;

@@ -67,42 +67,32 @@ EnvMap StageVariables::Visible() const {
 }
 
 Result<std::vector<ArgDecl>> StageVariables::Declare(const ArgInstruction& arg) {
-  // As BuildKit: every name and default expands with the variables as they were before
-  // this instruction (`ARG a=1 b=$a` gives b the earlier a), then they are declared in order.
+  // As BuildKit's dispatchArg, one name at a time: the --build-arg, else the default
+  // expanded with what is visible now (an earlier name of the same ARG included; not
+  // evaluated when a build arg is given), else the global value. Names never expand.
   std::vector<ArgDecl> declared;
   for (const ArgDecl& d : arg.args) {
-    ArgDecl e;
-    BLD_ASSIGN_OR_RETURN(e.key, Expand(d.key));
-    if (e.key.empty()) return InvalidArgumentError("ARG names can not be blank");
-    if (d.value) {
-      BLD_ASSIGN_OR_RETURN(std::string v, Expand(*d.value));
-      e.value = std::move(v);
-    }
-    declared.push_back(std::move(e));
-  }
-  for (const ArgDecl& d : declared) {
     std::optional<std::string> value;
     auto b = build_args_.find(d.key);
     if (b != build_args_.end()) {
       value = b->second;
       consumed_.insert(d.key);
     } else if (d.value) {
-      value = d.value;
+      BLD_ASSIGN_OR_RETURN(std::string v, Expand(*d.value));
+      value = std::move(v);
     } else if (auto m = meta_values_.find(d.key); m != meta_values_.end()) {
       value = m->second;
     } else if (auto p = predefined_.find(d.key); p != predefined_.end()) {
       value = p->second;
     }
-    // A re-declaration keeps its place; one without a value keeps the earlier value (as
-    // BuildKit, which only ever adds to the stage's environment).
+    declared.push_back(ArgDecl{d.key, value});
+    // A valued (re-)declaration moves to the end of the environment; one without a value
+    // keeps the earlier value (BuildKit only ever adds to the stage's environment).
     if (value) {
-      auto it = std::find_if(args_.begin(), args_.end(),
-                             [&](const auto& kv) { return kv.first == d.key; });
-      if (it != args_.end()) {
-        it->second = std::move(*value);
-      } else {
-        args_.emplace_back(d.key, std::move(*value));
-      }
+      args_.erase(std::remove_if(args_.begin(), args_.end(),
+                                 [&](const auto& kv) { return kv.first == d.key; }),
+                  args_.end());
+      args_.emplace_back(d.key, std::move(*value));
     }
     if (std::find(declared_.begin(), declared_.end(), d.key) == declared_.end()) {
       declared_.push_back(d.key);

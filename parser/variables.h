@@ -44,8 +44,9 @@ class StageVariables final {
   StageVariables(const std::vector<std::string>& image_env, EnvMap meta_values, EnvMap build_args,
                  EnvMap predefined = {}, char escape_token = '\\');
 
-  // ARG inside the stage (declares, in order). Returns the declarations with their
-  // defaults expanded (for the history entry: "ARG X=-x" for `ARG X=${UNSET}-x`).
+  // ARG inside the stage (declares, in order). Returns each name with the value it got
+  // (build arg, expanded default or global value; nullopt for none): BuildKit's history
+  // entry "ARG foo=bar unset".
   Result<std::vector<ArgDecl>> Declare(const ArgInstruction& arg);
   // ENV: every key and value expands with the variables as they were before
   // this instruction (Docker's rule), then they are set in order. Returns the pairs as
