@@ -217,11 +217,14 @@ Status Workdir(StageRun& run, const parser::Instruction& ins, const std::string&
     uid_t uid = 0;
     gid_t gid = 0;
     if (!user.empty()) {
+      // As BuildKit's mkdir (solver/llbsolver/ops/user_linux.go): a name missing from the
+      // files gives 0:0 here; the next RUN reports the unknown user.
       auto u = runner::ResolveUser(user, ReadInRoot(root.get(), "/etc/passwd"),
                                    ReadInRoot(root.get(), "/etc/group"));
-      if (!u.ok()) return u.error().Wrap("WORKDIR " + wd + ": user " + user);
-      uid = u->uid;
-      gid = u->gid;
+      if (u.ok()) {
+        uid = u->uid;
+        gid = u->gid;
+      }
     }
     // Symlinks on the way resolve inside the root; missing parents are created.
     BLD_ASSIGN_OR_RETURN(UniqueFd dir, bld::MkdirAllInRoot(root.get(), wd, 0755, uid, gid));
@@ -311,8 +314,8 @@ Status LowerMetadata(StageRun& run, const parser::Instruction& ins) {
     }
     PlanConfigStep(run, ins, "STOPSIGNAL " + cfg.stop_signal);
   } else if (auto* o = std::get_if<parser::OnbuildInstruction>(&v)) {
+    // As BuildKit: the trigger goes into the config, without a history entry.
     cfg.on_build.push_back(o->expression);
-    PlanConfigStep(run, ins, "ONBUILD " + o->expression);
   } else if (auto* h = std::get_if<parser::HealthcheckInstruction>(&v)) {
     oci::HealthConfig hc;
     hc.test = h->test;
