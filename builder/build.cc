@@ -157,7 +157,9 @@ Result<ImageState> Session::ImageFromStore(const std::string& name) {
 Result<ImageState> Session::Resolve(const std::string& name) {
   ImageState state;
   if (name == "scratch") {
+    // As BuildKit's emptyImage: WorkingDir "/" (PATH is added for every stage below).
     state.config.config = oci::ContainerConfig{};
+    state.config.config->working_dir = "/";
     oci::Platform host = oci::Platform::Host();
     state.config.os = host.os;
     state.config.architecture = host.architecture;

@@ -38,6 +38,8 @@ const char* const kIgnoredPaths[] = {"/etc/hostname", "/etc/hosts", "/etc/resolv
 //  - shell-forms: Docker runs shell-form CMD/ENTRYPOINT through SHELL; buildah uses /bin/sh -c.
 //  - healthcheck-expose: Docker expands EXPOSE 8000-8002 into three ports; buildah keeps the
 //    range as one key.
+//  - scratch: BuildKit's empty image has WorkingDir "/" (dockerfile2llb emptyImage);
+//    buildah leaves it unset.
 //  - user-groups: the same WORKDIR rule (BuildKit: Mkdir WithParents WithUser(USER), so
 //    /work and /work/app are USER app:dev's, 1500:1600), and /ids/workdir records it. Every
 //    id/group/HOME line of USER in its forms agrees with buildah.
@@ -50,6 +52,7 @@ const KnownDifference kKnown[] = {
     {"workdir", nullptr, "/home/daemon-owned"},
     {"shell-forms", "Cmd", nullptr},
     {"healthcheck-expose", "ExposedPorts", nullptr},
+    {"scratch", "WorkingDir", nullptr},
     {"user-groups", nullptr, "/work"},
     {"user-groups", nullptr, "/work/app"},
     {"user-groups", nullptr, "/ids/workdir"},
