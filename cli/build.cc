@@ -68,11 +68,14 @@ Result<builder::BuildOptions> MakeOptions(const GlobalOptions& g, const BuildFla
   o.pull = f.pull;
   o.platform = f.platform;
   for (const auto& l : f.labels) {
+    // `--label KEY` alone is KEY with an empty value, as docker and buildah.
     size_t eq = l.find('=');
-    if (eq == std::string::npos || eq == 0) {
-      return InvalidArgumentError("--label " + l + ": expected KEY=VALUE");
+    if (eq == 0 || l.empty()) return InvalidArgumentError("--label " + l + ": missing key");
+    if (eq == std::string::npos) {
+      o.labels[l] = "";
+    } else {
+      o.labels[l.substr(0, eq)] = l.substr(eq + 1);
     }
-    o.labels[l.substr(0, eq)] = l.substr(eq + 1);
   }
   if (f.compression.empty()) {
     // Unset: base layers as stored, new layers gzip.
@@ -206,7 +209,7 @@ Command MakeBuildCommand() {
         app->add_flag("--pull", f->pull, "Pull base images even when they are in the store");
         app->add_option("--platform", f->platform,
                         "Target platform (only the host's: linux/amd64)");
-        app->add_option("--label", f->labels, "Add a label K=V to the image (repeatable)");
+        app->add_option("--label", f->labels, "Add a label K=V (or K, empty value) to the image (repeatable)");
         app->add_option("--iidfile", f->iidfile, "Write the image ID to this file");
         app->add_option("-o,--output", f->outputs,
                         "type=oci|docker|local|registry,dest=PATH|name=REF (repeatable)");

@@ -110,6 +110,21 @@ TEST_F(BuildFlagsTest, JsonProgressIsOneObjectPerLine) {
   EXPECT_TRUE(saw_output) << r.err;
 }
 
+TEST_F(BuildFlagsTest, LabelWithoutValueAndBuildArgFromEnvironment) {
+  Write("Dockerfile", "FROM busybox\nARG FROMENV\nRUN echo \"$FROMENV\" > /a\n");
+  ASSERT_EQ(setenv("FROMENV", "env-value", 1), 0);
+  auto r = RunBld(root_, {"build", "-q", "-t", "lbl", "--label", "flag", "--label", "k=v",
+                          "--build-arg", "FROMENV", ctx_});
+  unsetenv("FROMENV");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto in = nlohmann::json::parse(RunBld(root_, {"inspect", "lbl"}).out)[0];
+  auto labels = in["Config"]["Labels"];
+  EXPECT_EQ(labels["flag"], "") << in.dump();
+  EXPECT_EQ(labels["k"], "v") << in.dump();
+  EXPECT_EQ(RunBld(root_, {"run", "--rm", "lbl", "cat", "/a"}).out, "env-value\n");
+  EXPECT_EQ(RunBld(root_, {"build", "--label", "=v", ctx_}).exit_code, 2);
+}
+
 TEST_F(BuildFlagsTest, UnsupportedValuesAreErrors) {
   Write("Dockerfile", "FROM busybox\n");
   EXPECT_EQ(RunBld(root_, {"build", "--compression", "lz4", ctx_}).exit_code, 2);
