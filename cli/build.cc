@@ -179,9 +179,7 @@ int RunBuild(const GlobalOptions& g, const BuildFlags& f) {
     o->dockerfile_text = *text;
   } else if (!f.file.empty()) {
     o->dockerfile_path = f.file;
-  } else if (!o->dockerfile_text) {
-    o->dockerfile_path = JoinPath(o->context_dir, "Dockerfile");
-  }
+  }  // else builder::Build picks the default file in the context.
   auto r = builder::Build(*o);
   if (!r.ok()) return ReportError(r.error(), kExitFailure);
   if (!f.iidfile.empty()) {
@@ -201,7 +199,7 @@ Command MakeBuildCommand() {
       "build", "Build an image from a Dockerfile", [](CLI::App* app, const GlobalOptions* g) {
         auto f = std::make_shared<BuildFlags>();
         app->add_option("-t,--tag", f->tags, "Name the image (repeatable)");
-        app->add_option("-f,--file", f->file, "Dockerfile (default CONTEXT/Dockerfile; - = stdin)");
+        app->add_option("-f,--file", f->file, "Dockerfile (default CONTEXT/Dockerfile, else Containerfile, dockerfile, containerfile; - = stdin)");
         app->add_option("--build-arg", f->build_args,
                         "Set a build argument K=V (K alone: from the environment)");
         app->add_option("--target", f->target, "Build this stage");

@@ -125,6 +125,22 @@ TEST_F(BuildFlagsTest, LabelWithoutValueAndBuildArgFromEnvironment) {
   EXPECT_EQ(RunBld(root_, {"build", "--label", "=v", ctx_}).exit_code, 2);
 }
 
+TEST_F(BuildFlagsTest, ContainerfileAndContainerignoreDefaults) {
+  Write("Containerfile", "FROM busybox\nCOPY . /c/\n");
+  Write("keep", "k\n");
+  Write("drop", "d\n");
+  Write(".containerignore", "drop\n");
+  auto r = RunBld(root_, {"build", "-q", "-t", "cf", ctx_});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(RunBld(root_, {"run", "--rm", "cf", "cat", "/c/keep"}).out, "k\n");
+  EXPECT_NE(RunBld(root_, {"run", "--rm", "cf", "cat", "/c/drop"}).exit_code, 0);
+  ASSERT_TRUE(RemoveAll(ctx_ + "/Containerfile").ok());
+  Write("dockerfile", "FROM busybox\nRUN echo lower > /l\n");
+  r = RunBld(root_, {"build", "-q", "-t", "lower", ctx_});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(RunBld(root_, {"run", "--rm", "lower", "cat", "/l"}).out, "lower\n");
+}
+
 TEST_F(BuildFlagsTest, UnsupportedValuesAreErrors) {
   Write("Dockerfile", "FROM busybox\n");
   EXPECT_EQ(RunBld(root_, {"build", "--compression", "lz4", ctx_}).exit_code, 2);
