@@ -39,6 +39,7 @@ struct BuildFlags {
   int jobs = 0;
   bool explain = false;
   bool tls_verify = true;
+  bool rm = true, force_rm = true, layers = true;  // bld's fixed behaviour; =false is refused
   std::string context;
 };
 
@@ -129,6 +130,14 @@ Result<builder::BuildOptions> MakeOptions(const GlobalOptions& g, const BuildFla
   }
   o.push = f.push;
   o.tls_verify = f.tls_verify;
+  // docker's --rm/--force-rm and buildah's --layers name what bld always does: every RUN's
+  // container is removed whatever its outcome, and every step is cached as a layer.
+  if (!f.rm || !f.force_rm) {
+    return InvalidArgumentError(std::string(f.rm ? "--force-rm" : "--rm") +
+                                "=false: bld cannot keep intermediate containers (it always removes "
+                                "them)");
+  }
+  if (!f.layers) return InvalidArgumentError("--layers=false: bld always caches every step");
   if (o.push && o.tags.empty()) return InvalidArgumentError("--push needs at least one -t NAME");
   return o;
 }
@@ -230,6 +239,15 @@ Command MakeBuildCommand() {
         app->add_flag("--explain", f->explain, "Say which input changed for each cache miss");
         app->add_flag("--tls-verify{true}", f->tls_verify,
                       "Verify TLS for pulls and pushes (--tls-verify=false allows HTTP)")
+            ->default_val(true);
+        app->add_flag("--rm{true}", f->rm,
+                      "Accepted: bld always removes intermediate containers (=false is an error)")
+            ->default_val(true);
+        app->add_flag("--force-rm{true}", f->force_rm,
+                      "Accepted: bld removes intermediate containers even on failure")
+            ->default_val(true);
+        app->add_flag("--layers{true}", f->layers,
+                      "Accepted: bld always caches every step (=false is an error)")
             ->default_val(true);
         app->add_option("CONTEXT", f->context, "Build context directory, or - for a tar on stdin")
             ->required();

@@ -147,6 +147,13 @@ TEST_F(BuildFlagsTest, UnsupportedValuesAreErrors) {
   EXPECT_EQ(RunBld(root_, {"build", "--network", "bridge", ctx_}).exit_code, 2);
   EXPECT_EQ(RunBld(root_, {"build", "--progress", "fancy", ctx_}).exit_code, 2);
   EXPECT_EQ(RunBld(root_, {"build", "--output", "type=tarball,dest=x", ctx_}).exit_code, 2);
+  // docker's/buildah's names for bld's fixed behaviour: accepted; =false cannot be honoured.
+  EXPECT_EQ(RunBld(root_, {"build", "-q", "--rm", "--force-rm", "--layers", ctx_}).exit_code, 0);
+  for (const char* flag : {"--rm=false", "--force-rm=false", "--layers=false"}) {
+    auto bad = RunBld(root_, {"build", flag, ctx_});
+    EXPECT_EQ(bad.exit_code, 2) << flag;
+    EXPECT_NE(bad.err.find(std::string(flag)), std::string::npos) << bad.err;
+  }
   auto r = RunBld(root_, {"build", "--platform", "linux/s390x", ctx_});
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("only the host platform"), std::string::npos) << r.err;
