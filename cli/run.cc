@@ -24,6 +24,7 @@ namespace {
 
 struct RunFlags {
   bool rm = false, detach = false, interactive = false, tty = false, read_only = false;
+  bool init = false;
   std::string name, workdir, user, entrypoint, hostname, network = "host", memory, cpus;
   bool entrypoint_set = false;
   int64_t pids_limit = 0;
@@ -201,6 +202,7 @@ Result<runner::Spec> MakeSpec(const RunFlags& f, const oci::Image& image, const 
   }
   if (f.pids_limit > 0) spec.limits.pids = f.pids_limit;
   spec.tty = f.tty;
+  spec.init = f.init;
   spec.id = id.substr(0, 12);
   return spec;
 }
@@ -329,6 +331,9 @@ Command MakeRunCommand() {
             app->add_flag("-d,--detach", f->detach, "Run in the background and print the ID");
             app->add_flag("-i,--interactive", f->interactive, "Keep stdin attached");
             app->add_flag("-t,--tty", f->tty, "Allocate a pseudo-terminal");
+            app->add_flag("--init", f->init,
+                          "Run an init as PID 1 that forwards signals and reaps zombies "
+                          "(default: the command is PID 1)");
             app->add_option("--name", f->name, "Container name");
             app->add_option("-e,--env", f->env, "Set K=V (or pass K from our environment)");
             app->add_option("--env-file", f->env_files, "Read K=V lines from a file");

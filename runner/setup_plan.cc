@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <linux/magic.h>
 #include <linux/openat2.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -31,6 +32,7 @@ constexpr const char kDefaultPath[] =
 constexpr const char* kMaskedPaths[] = {
     "/proc/asound",
     "/proc/acpi",
+    "/proc/interrupts",
     "/proc/kcore",
     "/proc/keys",
     "/proc/latency_stats",
@@ -162,8 +164,16 @@ const char* SetupOp::Describe() const {
 void SetupPlan::Finalize() {
   argv.clear();
   envp.clear();
-  for (std::string& a : args) argv.push_back(a.data());
+  init_argv.clear();
+  static char kInitName[] = "bld-init", kDashes[] = "--";
+  init_argv.push_back(kInitName);
+  init_argv.push_back(kDashes);
+  for (std::string& a : args) {
+    argv.push_back(a.data());
+    init_argv.push_back(a.data());
+  }
   argv.push_back(nullptr);
+  init_argv.push_back(nullptr);
   for (std::string& e : env) envp.push_back(e.data());
   envp.push_back(nullptr);
 }
@@ -298,8 +308,10 @@ Result<SetupPlan> BuildSetupPlan(const Spec& spec, const std::string& etc_dir) {
   if (spec.tty && !HasEnv(plan.env, "TERM")) plan.env.push_back("TERM=xterm");
   plan.search_path = GetEnv(plan.env, "PATH");
 
-  // Mounts.
+  // Mounts. bld's own (/proc, /dev, /sys and below) refuse any symlink on the way.
   using C = SetupOp::Create;
+  using L = SetupOp::Links;
+  const size_t own_begin = plan.ops.size();
   constexpr unsigned long kNoSuidDevExec = MS_NOSUID | MS_NODEV | MS_NOEXEC;
   plan.ops.push_back(MountOp("proc", "/proc", "proc", kNoSuidDevExec, "", C::kDir));
   plan.ops.push_back(MountOp("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_STRICTATIME,
@@ -330,10 +342,13 @@ Result<SetupPlan> BuildSetupPlan(const Spec& spec, const std::string& etc_dir) {
     cgroup.kind = SetupOp::Kind::kMask;
     cgroup.target = "/sys/fs/cgroup";
     cgroup.optional = true;
+    cgroup.fs_magic = SYSFS_MAGIC;
     plan.ops.push_back(cgroup);
   } else {
     plan.ops.push_back(MountOp("sysfs", "/sys", "sysfs", kNoSuidDevExec | MS_RDONLY, "", C::kDir));
   }
+
+  for (size_t i = own_begin; i < plan.ops.size(); ++i) plan.ops[i].links = L::kRefuseAll;
 
   if (spec.etc_files) {
     if (etc_dir.empty()) return InternalError("BuildSetupPlan: no directory for /etc files");
@@ -358,7 +373,10 @@ Result<SetupPlan> BuildSetupPlan(const Spec& spec, const std::string& etc_dir) {
       std::string path = etc_dir + "/" + f.name;
       BLD_ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(path, O_WRONLY | O_CREAT | O_TRUNC, 0644));
       BLD_TRY(WriteAll(fd.get(), f.data, path));
-      plan.ops.push_back(MountOp(path, std::string("/etc/") + f.name, "", MS_BIND, "", C::kFile));
+      SetupOp op = MountOp(path, std::string("/etc/") + f.name, "", MS_BIND, "", C::kFile);
+      // Images link /etc/resolv.conf elsewhere; inside the root that is harmless.
+      op.links = L::kFollow;
+      plan.ops.push_back(op);
     }
   }
 
@@ -386,18 +404,25 @@ Result<SetupPlan> BuildSetupPlan(const Spec& spec, const std::string& etc_dir) {
   }
 
   if (spec.mask_paths) {
+    auto magic = [](const char* p) {
+      return std::string_view(p).starts_with("/proc/") ? PROC_SUPER_MAGIC : SYSFS_MAGIC;
+    };
     for (const char* p : kMaskedPaths) {
       SetupOp op;
       op.kind = SetupOp::Kind::kMask;
       op.target = p;
+      op.links = L::kRefuseAll;
       op.optional = true;
+      op.fs_magic = magic(p);
       plan.ops.push_back(op);
     }
     for (const char* p : kReadOnlyPaths) {
       SetupOp op;
       op.kind = SetupOp::Kind::kReadOnly;
       op.target = p;
+      op.links = L::kRefuseAll;
       op.optional = true;
+      op.fs_magic = magic(p);
       op.read_only = true;
       plan.ops.push_back(op);
     }
@@ -406,6 +431,7 @@ Result<SetupPlan> BuildSetupPlan(const Spec& spec, const std::string& etc_dir) {
   cwd.kind = SetupOp::Kind::kMkdir;
   cwd.target = plan.cwd;
   cwd.create = C::kDir;
+  cwd.links = L::kFollow;  // WORKDIR through a link inside the image is fine
   plan.ops.push_back(cwd);
   return plan;
 }

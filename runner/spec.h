@@ -107,9 +107,11 @@ struct Spec {
   // Empty = the calling process's own cgroup.
   std::string cgroup_parent;
 
-  // Run a minimal init as PID 1 that forks the command, forwards signals to it and reaps
-  // zombies; false = the command itself is PID 1.
-  bool init = true;
+  // false (as Docker): the command itself is PID 1. true: PID 1 is bld-init, a separate
+  // static program exec'd from a sealed memfd (init_binary.h), that forks the command,
+  // forwards signals to it, reaps zombies and exits with the command's code (128+N for
+  // signal N).
+  bool init = false;
 
   // Stdio of the container; -1 = inherit ours. Ignored in tty mode.
   int stdin_fd = -1;
@@ -127,7 +129,8 @@ struct ExitStatus {
   // The command's exit code, 128+N if it was killed by signal N, 126/127 if it could not be
   // executed / was not found.
   int code = 0;
-  // The signal that killed the command (as seen by the init), 0 if it exited.
+  // The signal that killed the command, 0 if it exited. With an init, an exit code above 128
+  // is taken as 128+signal (the init cannot tell the parent otherwise).
   int signal = 0;
   // Set when the command could not be executed: `exec "foo": not found in PATH ...`.
   std::string exec_error;
