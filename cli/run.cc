@@ -15,6 +15,7 @@
 #include "oci/image.h"
 #include "runner/detach.h"
 #include "runner/runner.h"
+#include "runner/seccomp.h"
 #include "snapshot/snapshotter.h"
 #include "snapshot/unpack.h"
 
@@ -25,6 +26,7 @@ namespace {
 struct RunFlags {
   bool rm = false, detach = false, interactive = false, tty = false, read_only = false;
   bool init = false;
+  std::vector<std::string> security_opts;
   std::string name, workdir, user, entrypoint, hostname, network = "host", memory, cpus;
   bool entrypoint_set = false;
   int64_t pids_limit = 0;
@@ -203,6 +205,28 @@ Result<runner::Spec> MakeSpec(const RunFlags& f, const oci::Image& image, const 
   if (f.pids_limit > 0) spec.limits.pids = f.pids_limit;
   spec.tty = f.tty;
   spec.init = f.init;
+  for (const std::string& o : f.security_opts) {
+    // Docker's spellings: no-new-privileges[=|:true|false], seccomp=unconfined|PROFILE.
+    size_t sep = o.find_first_of("=:");
+    std::string key = o.substr(0, sep), value = sep == std::string::npos ? "" : o.substr(sep + 1);
+    if (key == "no-new-privileges") {
+      if (value.empty() || value == "true") spec.no_new_privileges = true;
+      else if (value == "false") spec.no_new_privileges = false;
+      else return InvalidArgumentError("--security-opt " + o + ": want true or false");
+    } else if (key == "seccomp" && o[sep] == '=') {
+      if (value == "unconfined") {
+        spec.seccomp = false;
+      } else {
+        return InvalidArgumentError("--security-opt " + o +
+                                  ": seccomp profiles from a file are not supported yet (the "
+                                  "default profile, or seccomp=unconfined)");
+      }
+    } else {
+      return InvalidArgumentError("--security-opt " + o +
+                                  " is not supported (no-new-privileges[=true|false], "
+                                  "seccomp=unconfined)");
+    }
+  }
   spec.id = id.substr(0, 12);
   return spec;
 }
@@ -217,6 +241,8 @@ int RunContainer(const GlobalOptions& g, const RunFlags& f) {
                        kExitBldFailed);
   }
   std::string root = StoreRoot(g);
+  // The compiled seccomp program survives this process (it costs ms per run to compile).
+  runner::SetSeccompCacheDir(root + "/cache/seccomp");
   auto store = OpenStore(g);
   if (!store.ok()) return ReportError(store.error(), kExitBldFailed);
   SweepAutoRemoved(root);
@@ -352,6 +378,9 @@ Command MakeRunCommand() {
             app->add_flag("--read-only", f->read_only, "Mount the root filesystem read-only");
             app->add_option("--cap-add", f->cap_add, "Add a capability");
             app->add_option("--cap-drop", f->cap_drop, "Drop a capability");
+            app->add_option("--security-opt", f->security_opts,
+                            "no-new-privileges[=true|false] (default false: setuid works), "
+                            "seccomp=unconfined (default: Docker's profile)");
             app->add_option("IMAGE", f->image, "Image to run")->required();
             app->add_option("COMMAND", f->command, "Command and arguments");
             // Everything after the image belongs to the container's command.

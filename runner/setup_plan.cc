@@ -71,17 +71,6 @@ int LastCap() {
   return last;
 }
 
-Result<std::vector<sock_filter>> CachedSeccompFilter(CapabilitySet caps) {
-  static std::mutex mu;
-  static std::map<CapabilitySet, std::vector<sock_filter>> cache;
-  std::lock_guard<std::mutex> lock(mu);
-  auto it = cache.find(caps);
-  if (it != cache.end()) return it->second;
-  BLD_ASSIGN_OR_RETURN(auto prog, BuildDefaultSeccompFilter(caps));
-  cache.emplace(caps, prog);
-  return prog;
-}
-
 bool HasEnv(const std::vector<std::string>& env, std::string_view key) {
   for (const std::string& e : env) {
     if (e.size() > key.size() && e.compare(0, key.size(), key) == 0 && e[key.size()] == '=') {
@@ -291,7 +280,7 @@ Result<SetupPlan> BuildSetupPlan(const Spec& spec, const std::string& etc_dir) {
   plan.no_new_privileges = spec.no_new_privileges;
   plan.seccomp = spec.seccomp;
   if (spec.seccomp) {
-    BLD_ASSIGN_OR_RETURN(plan.seccomp_filter, CachedSeccompFilter(plan.capabilities));
+    BLD_ASSIGN_OR_RETURN(plan.seccomp_filter, CachedDefaultSeccompFilter(plan.capabilities));
   }
 
   // Environment.

@@ -89,7 +89,9 @@ struct Spec {
   // or "ALL".
   std::vector<std::string> cap_add;
   std::vector<std::string> cap_drop;
-  bool no_new_privileges = true;
+  // PR_SET_NO_NEW_PRIVS for the command. Off by default, as Docker and BuildKit: setuid
+  // programs (su, sudo, ping) work; --security-opt no-new-privileges turns it on.
+  bool no_new_privileges = false;
   // The default seccomp allow-list (see seccomp.h); false = unconfined.
   bool seccomp = true;
   // Masked and read-only /proc and /sys paths (Docker's lists); false = none.
