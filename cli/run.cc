@@ -1,5 +1,7 @@
 // bld run [flags] IMAGE [CMD [ARG...]]: run a command in a new container from an image.
 #include <fcntl.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -304,6 +306,18 @@ int RunContainer(const GlobalOptions& g, const RunFlags& f) {
       if (!s.ok()) return fail(s.error().Wrap("mount the container's root filesystem"));
     }
   } else {
+    // The root filesystem is mounted in a mount namespace of this process and the
+    // container alone: if bld is SIGKILLed, the kernel drops the mount with the last of
+    // them (the container dies with us: PDEATHSIG), and the next command sweeps the
+    // container's directory. Without the privilege for a namespace, the mount is on the
+    // host's table and the sweep unmounts it.
+    if (unshare(CLONE_NEWNS) == 0) {
+      if (mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) != 0) {
+        return fail(ErrnoError("make the run's mount namespace a slave"));
+      }
+    } else if (errno != EPERM) {
+      return fail(ErrnoError("unshare a mount namespace for the container's root filesystem"));
+    }
     auto m = snapshot::ScopedMount::Create(*mounts, rootfs);
     if (!m.ok()) return fail(m.error().Wrap("mount the container's root filesystem"));
     mounted = std::move(*m);
