@@ -771,8 +771,13 @@ Result<Container> Container::Start(const Spec& spec) {
   BLD_ASSIGN_OR_RETURN(SetupPlan plan, BuildSetupPlan(spec, etc_dir ? etc_dir->path() : ""));
 
   std::unique_ptr<Cgroup> cgroup;
-  if (!spec.limits.empty()) {
-    BLD_ASSIGN_OR_RETURN(Cgroup cg, Cgroup::Create(spec.cgroup_parent, id, spec.limits));
+  // The device policy: where we are root on the host (a user namespace cannot open host
+  // devices anyway) and the v1 devices controller is there.
+  const bool device_policy = !plan.user_namespace && geteuid() == 0 &&
+                             IsDirectory("/sys/fs/cgroup/devices");
+  if (!spec.limits.empty() || device_policy) {
+    BLD_ASSIGN_OR_RETURN(Cgroup cg,
+                         Cgroup::Create(spec.cgroup_parent, id, spec.limits, device_policy));
     cgroup = std::make_unique<Cgroup>(std::move(cg));
   }
 

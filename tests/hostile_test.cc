@@ -196,6 +196,19 @@ TEST_P(HostileTest, SecretOfEarlierStepUnreachable) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
 }
 
+// Issue 10 #2: device nodes made with mknod (or shipped in the image, same inode kind) cannot
+// be opened: Docker's device policy (v1 devices cgroup here). The defaults still work.
+TEST_P(HostileTest, DeviceNodesOutsideThePolicyCannotBeOpened) {
+  ExpectContained(Attack(
+      "set -e\n"
+      "mknod /tmp/mem c 1 1; mknod /tmp/blk b 7 0; mknod /tmp/kvm c 10 232\n"
+      "for d in /tmp/mem /tmp/blk /tmp/kvm; do ! head -c 1 $d >/dev/null 2>&1 || "
+      "{ echo \"ESCAPED $d\"; exit 9; }; done\n"
+      "[ \"$(head -c 4 /dev/zero | wc -c)\" = 4 ]\necho x > /dev/null\n"
+      "[ \"$(ls /dev | tr '\\n' ' ')\" = \"fd full mqueue null ptmx pts random shm stderr "
+      "stdin stdout tty urandom zero \" ]"));
+}
+
 // Issue 10 #3: an image whose /proc is a symlink is refused, naming /proc.
 TEST_P(HostileTest, ProcSymlinkImageRefused) {
   auto r = Attack("echo core_pattern: $(cat /proc/sys/kernel/core_pattern)\n"
