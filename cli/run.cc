@@ -28,7 +28,7 @@ namespace {
 struct RunFlags {
   bool rm = false, detach = false, interactive = false, tty = false, read_only = false;
   bool init = false;
-  std::vector<std::string> security_opts;
+  std::vector<std::string> security_opts, devices;
   std::string name, workdir, user, entrypoint, hostname, network = "host", memory, cpus;
   bool entrypoint_set = false;
   int64_t pids_limit = 0;
@@ -207,6 +207,28 @@ Result<runner::Spec> MakeSpec(const RunFlags& f, const oci::Image& image, const 
   if (f.pids_limit > 0) spec.limits.pids = f.pids_limit;
   spec.tty = f.tty;
   spec.init = f.init;
+  for (const std::string& d : f.devices) {
+    // HOST[:CONTAINER][:PERMISSIONS], as Docker.
+    runner::Device dev;
+    size_t c1 = d.find(':');
+    dev.host_path = d.substr(0, c1);
+    if (c1 != std::string::npos) {
+      std::string rest = d.substr(c1 + 1);
+      size_t c2 = rest.find(':');
+      if (c2 != std::string::npos) {
+        dev.container_path = rest.substr(0, c2);
+        dev.permissions = rest.substr(c2 + 1);
+      } else if (!rest.empty() && rest[0] == '/') {
+        dev.container_path = rest;
+      } else {
+        dev.permissions = rest;
+      }
+    }
+    if (dev.host_path.empty() || dev.host_path[0] != '/') {
+      return InvalidArgumentError("invalid --device \"" + d + "\": want HOST[:CONTAINER][:rwm]");
+    }
+    spec.devices.push_back(std::move(dev));
+  }
   for (const std::string& o : f.security_opts) {
     // Docker's spellings: no-new-privileges[=|:true|false], seccomp=unconfined|PROFILE.
     size_t sep = o.find_first_of("=:");
@@ -392,6 +414,8 @@ Command MakeRunCommand() {
             app->add_flag("--read-only", f->read_only, "Mount the root filesystem read-only");
             app->add_option("--cap-add", f->cap_add, "Add a capability");
             app->add_option("--cap-drop", f->cap_drop, "Drop a capability");
+            app->add_option("--device", f->devices,
+                            "Add a host device: HOST[:CONTAINER][:rwm]");
             app->add_option("--security-opt", f->security_opts,
                             "no-new-privileges[=true|false] (default false: setuid works), "
                             "seccomp=unconfined (default: Docker's profile)");

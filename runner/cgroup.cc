@@ -97,7 +97,8 @@ uint64_t ReadKey(const std::string& file, const std::string& key) {
 }  // namespace
 
 Result<Cgroup> Cgroup::Create(const std::string& parent, const std::string& id,
-                              const CgroupLimits& limits, bool device_policy) {
+                              const CgroupLimits& limits, bool device_policy,
+                              const std::vector<std::string>& extra_device_rules) {
   Cgroup cg;
   struct statfs sfs;
   if (statfs(kRoot, &sfs) != 0)
@@ -206,6 +207,9 @@ Result<Cgroup> Cgroup::Create(const std::string& parent, const std::string& id,
     BLD_TRY(WriteCgroupFile(dir, "devices.deny", "a", "the device policy"));
     for (const char* rule : kAllow) {
       BLD_TRY(WriteCgroupFile(dir, "devices.allow", rule, "the device policy"));
+    }
+    for (const std::string& rule : extra_device_rules) {
+      BLD_TRY(WriteCgroupFile(dir, "devices.allow", rule, "--device"));
     }
   }
   return cg;

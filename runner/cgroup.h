@@ -24,7 +24,8 @@ class Cgroup final {
   // BPF_CGROUP_DEVICE program, which bld does not load yet: there /dev is bld's own tmpfs
   // and image nodes are on nodev mounts only where the kernel puts them.
   static Result<Cgroup> Create(const std::string& parent, const std::string& id,
-                               const CgroupLimits& limits, bool device_policy = false);
+                               const CgroupLimits& limits, bool device_policy = false,
+                               const std::vector<std::string>& extra_device_rules = {});
   Cgroup(const Cgroup&) = delete;
   Cgroup& operator=(const Cgroup&) = delete;
   Cgroup(Cgroup&& other) noexcept;

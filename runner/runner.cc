@@ -777,7 +777,8 @@ Result<Container> Container::Start(const Spec& spec) {
                              IsDirectory("/sys/fs/cgroup/devices");
   if (!spec.limits.empty() || device_policy) {
     BLD_ASSIGN_OR_RETURN(Cgroup cg,
-                         Cgroup::Create(spec.cgroup_parent, id, spec.limits, device_policy));
+                         Cgroup::Create(spec.cgroup_parent, id, spec.limits, device_policy,
+                                        plan.device_rules));
     cgroup = std::make_unique<Cgroup>(std::move(cg));
   }
 

@@ -7,6 +7,7 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -303,7 +304,7 @@ Result<SetupPlan> BuildSetupPlan(const Spec& spec, const std::string& etc_dir) {
   const size_t own_begin = plan.ops.size();
   constexpr unsigned long kNoSuidDevExec = MS_NOSUID | MS_NODEV | MS_NOEXEC;
   plan.ops.push_back(MountOp("proc", "/proc", "proc", kNoSuidDevExec, "", C::kDir));
-  plan.ops.push_back(MountOp("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_STRICTATIME,
+  plan.ops.push_back(MountOp("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC | MS_STRICTATIME,
                              "mode=755,size=65536k", C::kDir));
   for (const char* dev : kDevices) {
     plan.ops.push_back(
@@ -367,6 +368,28 @@ Result<SetupPlan> BuildSetupPlan(const Spec& spec, const std::string& etc_dir) {
       op.links = L::kFollow;
       plan.ops.push_back(op);
     }
+  }
+
+  for (const Device& d : spec.devices) {
+    struct stat st;
+    if (stat(d.host_path.c_str(), &st) != 0) return ErrnoError("--device " + d.host_path);
+    if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode)) {
+      return InvalidArgumentError("--device " + d.host_path + ": not a device node");
+    }
+    if (d.permissions.empty() ||
+        d.permissions.find_first_not_of("rwm") != std::string::npos) {
+      return InvalidArgumentError("--device " + d.host_path + ": permissions \"" +
+                                  d.permissions + "\" are not a subset of rwm");
+    }
+    std::string to = d.container_path.empty() ? d.host_path : d.container_path;
+    if (to.empty() || to[0] != '/') {
+      return InvalidArgumentError("--device " + d.host_path + ": the container path \"" + to +
+                                  "\" is not absolute");
+    }
+    plan.ops.push_back(MountOp(d.host_path, to, "", MS_BIND, "", C::kFile));
+    plan.device_rules.push_back(std::string(S_ISCHR(st.st_mode) ? "c " : "b ") +
+                                std::to_string(major(st.st_rdev)) + ":" +
+                                std::to_string(minor(st.st_rdev)) + " " + d.permissions);
   }
 
   std::vector<Mount> mounts = spec.mounts;

@@ -60,6 +60,8 @@ struct SetupPlan {
   bool user_namespace = false;
   std::vector<IdMapping> uid_maps, gid_maps;
   std::vector<SetupOp> ops;
+  // Device policy rules for Spec::devices ("c 10:200 rwm").
+  std::vector<std::string> device_rules;
   bool read_only_rootfs = false;
   std::vector<Rlimit> rlimits;
   std::string cwd;

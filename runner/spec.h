@@ -60,6 +60,14 @@ struct Rlimit {
   uint64_t hard = 0;  // clamped to the caller's hard limit: never raised
 };
 
+// A host device made available in the container (--device HOST[:CONTAINER][:rwm]): the host
+// node is bound at `container_path` and the device policy allows it with `permissions`.
+struct Device {
+  std::string host_path;
+  std::string container_path;     // empty = host_path
+  std::string permissions = "rwm";  // a subset of r, w, m
+};
+
 struct Spec {
   // The container's root directory on the host. Required.
   std::string rootfs;
@@ -75,6 +83,7 @@ struct Spec {
   // UTS hostname; empty = "bld".
   std::string hostname;
   std::vector<Mount> mounts;
+  std::vector<Device> devices;
   bool read_only_rootfs = false;
   NetworkMode network = NetworkMode::kHost;
 

@@ -209,6 +209,18 @@ TEST_P(HostileTest, DeviceNodesOutsideThePolicyCannotBeOpened) {
       "stdin stdout tty urandom zero \" ]"));
 }
 
+// --device adds one node to the policy, with its permissions; others stay closed.
+TEST_P(HostileTest, DeviceFlagAllowsOnlyThatDevice) {
+  if (GetParam().via == Via::kBuild) GTEST_SKIP() << "--device is a bld run flag";
+  if (access("/dev/loop0", F_OK) != 0) GTEST_SKIP() << "no /dev/loop0 on this host";
+  ExpectContained(Attack(
+      "set -e\nhead -c 1 /dev/xloop >/dev/null\n"
+      "mknod /tmp/l1 b 7 1\n! head -c 1 /tmp/l1 >/dev/null 2>&1",
+      {"--device", "/dev/loop0:/dev/xloop:rwm"}));
+  ExpectContained(Attack("! head -c 1 /dev/xloop >/dev/null 2>&1",
+                         {"--device", "/dev/loop0:/dev/xloop:w"}));
+}
+
 // Issue 10 #3: an image whose /proc is a symlink is refused, naming /proc.
 TEST_P(HostileTest, ProcSymlinkImageRefused) {
   auto r = Attack("echo core_pattern: $(cat /proc/sys/kernel/core_pattern)\n"
