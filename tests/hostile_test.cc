@@ -1,7 +1,8 @@
 // The hostile-container suite (issue 10, acceptance 1): each test is one attack, made from
 // inside a container the way an image or a Dockerfile we do not trust would make it, once
 // through `bld run` and once through a RUN step of `bld build`. The attack script prints
-// CONTAINED and exits 0 when the protection held; anything else fails the test.
+// CONTAINED and exits 0 when the protection held; anything else fails the test. (Scripts
+// test `X && exit 9`, never `! X` under set -e: the shell does not stop on a negated command.)
 //
 // Parameterised by who runs bld (Who) and how the container comes to be (Via). Rootless
 // (Who::kUser) is one line in INSTANTIATE_TEST_SUITE_P below once rootless bld works.
@@ -151,9 +152,10 @@ TEST_P(HostileTest, InitMemoryFdsAndPtraceUnreachable) {
       "set -e\n"
       "if [ \"$$\" = 1 ]; then echo command-is-pid1; exit 0; fi\n"
       "[ \"$(cat /proc/1/comm)\" = memfd:bld-init ]\n"
-      "! cat /proc/1/environ >/dev/null 2>&1\n"
-      "for f in /proc/1/fd/*; do ! readlink $f >/dev/null 2>&1; done\n"
-      "! ls /proc/1/root/ >/dev/null 2>&1\n"
+      "cat /proc/1/environ >/dev/null 2>&1 && { echo ESCAPED environ; exit 9; }\n"
+      "for f in /proc/1/fd/*; do readlink $f >/dev/null 2>&1 && { echo ESCAPED $f; exit 9; }; "
+      "done\n"
+      "ls /proc/1/root/ >/dev/null 2>&1 && { echo ESCAPED root; exit 9; }\n"
       "/probe sys ptrace-pid1\n";
   auto r = Attack(script, {"--init"});
   ExpectContained(r);
@@ -215,9 +217,9 @@ TEST_P(HostileTest, DeviceFlagAllowsOnlyThatDevice) {
   if (access("/dev/loop0", F_OK) != 0) GTEST_SKIP() << "no /dev/loop0 on this host";
   ExpectContained(Attack(
       "set -e\nhead -c 1 /dev/xloop >/dev/null\n"
-      "mknod /tmp/l1 b 7 1\n! head -c 1 /tmp/l1 >/dev/null 2>&1",
+      "mknod /tmp/l1 b 7 1\nhead -c 1 /tmp/l1 >/dev/null 2>&1 && { echo ESCAPED; exit 9; }",
       {"--device", "/dev/loop0:/dev/xloop:rwm"}));
-  ExpectContained(Attack("! head -c 1 /dev/xloop >/dev/null 2>&1",
+  ExpectContained(Attack("head -c 1 /dev/xloop >/dev/null 2>&1 && { echo ESCAPED; exit 9; }",
                          {"--device", "/dev/loop0:/dev/xloop:w"}));
 }
 
@@ -240,8 +242,8 @@ TEST_P(HostileTest, ProcMaskedAndReadOnly) {
       "set -e\n"
       "[ -z \"$(cat /proc/interrupts)\" ]\n"
       "[ -z \"$(cat /proc/kcore 2>/dev/null | head -c 1)\" ]\n"
-      "! sh -c 'echo x > /proc/sys/kernel/core_pattern' 2>/dev/null\n"
-      "! sh -c 'echo b > /proc/sysrq-trigger' 2>/dev/null\n"
+      "sh -c 'echo x > /proc/sys/kernel/core_pattern' 2>/dev/null && exit 9\n"
+      "sh -c 'echo b > /proc/sysrq-trigger' 2>/dev/null && exit 9\n"
       "[ -z \"$(ls /sys/firmware)\" ]\n"));
 }
 
@@ -254,7 +256,7 @@ TEST_P(HostileTest, ReadOnlyBindIsRecursive) {
   std::string src = case_->path() + "/ro-src";
   ASSERT_TRUE(MkdirAll(src + "/sub").ok());
   ASSERT_EQ(mount("tmpfs", (src + "/sub").c_str(), "tmpfs", 0, "size=1m"), 0);
-  auto r = Attack("set -e\n! touch /m/x 2>/dev/null\n! touch /m/sub/x 2>/dev/null",
+  auto r = Attack("touch /m/x 2>/dev/null && exit 9\ntouch /m/sub/x 2>/dev/null && exit 9",
                   {"-v", src + ":/m:ro"});
   umount2((src + "/sub").c_str(), MNT_DETACH);
   ExpectContained(r);
