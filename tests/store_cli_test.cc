@@ -378,5 +378,47 @@ TEST_F(StoreCliTest, PruneCollectsSnapshotsByReachability) {
   EXPECT_EQ(left.out, "") << "left in the store:\n" << left.out;
 }
 
+// A store on a small tmpfs (a private mount namespace: nothing outside sees it). A RUN
+// that fills the disk, then the layer that does not fit: a clear error naming the path,
+// exit 1, a store that still works, and `bld prune` gives the space back.
+TEST_F(StoreCliTest, FullDiskIsAClearErrorAndPruneReturnsTheSpace) {
+  if (geteuid() != 0 || !HaveProgram("unshare")) GTEST_SKIP() << "needs root and unshare(1)";
+  std::string ctx = dir_->path() + "/ctx";
+  ASSERT_TRUE(MkdirAll(ctx, 0755).ok());
+  ASSERT_TRUE(WriteFileAtomic(ctx + "/Dockerfile",
+                              "FROM busybox\n"
+                              "RUN dd if=/dev/urandom of=/big bs=1M count=200 2>/dev/null; "
+                              "ls -l /big\n")
+                  .ok());
+  ASSERT_TRUE(MkdirAll(root_, 0700).ok());
+  std::string bld = BldBinary();
+  std::string script =
+      "set -u; mount -t tmpfs -o size=40m tmpfs '" + root_ + "' || exit 99; "
+      "b() { '" + bld + "' --root '" + root_ + "' \"$@\"; }; "
+      "used() { df -k --output=used '" + root_ + "' | tail -1 | tr -d ' '; }; "
+      "b import '" + BusyboxRootfsTar() + "' busybox >/dev/null || exit 98; "
+      // Unpacked once first: busybox's snapshot is reachable and stays.
+      "b run --rm busybox true || exit 97; before=$(used); "
+      "b build --progress plain '" + ctx + "' 2>&1; echo \"build-rc=$?\"; "
+      "b images >/dev/null; echo \"images-rc=$?\"; "
+      "full=$(used); b prune; echo \"prune-rc=$?\"; after=$(used); "
+      "echo \"before=$before full=$full after=$after\"; "
+      "b run --rm busybox echo still-runs";
+  auto r = bld::testing::Run({"unshare", "-m", "--propagation", "private", "sh", "-c", script});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("build-rc=1\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("No space left on device"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(root_), std::string::npos) << "the error names no path: " << r.out;
+  EXPECT_NE(r.out.find("images-rc=0\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("prune-rc=0\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("still-runs\n"), std::string::npos) << r.out;
+  long before = 0, full = 0, after = 0;
+  auto at = r.out.find("before=");
+  ASSERT_NE(at, std::string::npos) << r.out;
+  ASSERT_EQ(std::sscanf(r.out.c_str() + at, "before=%ld full=%ld after=%ld", &before, &full, &after), 3);
+  // Whatever the failed build left is gone after prune (1 MiB slack for metadata).
+  EXPECT_LE(after, before + 1024) << r.out;
+}
+
 }  // namespace
 }  // namespace bld::testing
