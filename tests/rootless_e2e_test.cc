@@ -94,6 +94,21 @@ TEST_P(RootlessE2eTest, ImportRunAndBuildAsAnUnprivilegedUser) {
   EXPECT_EQ(rmi.exit_code, 0) << rmi.err;
 }
 
+// The existing `bld run` end-to-end suite, re-run as the user (BLD_TEST_ROOTLESS lifts its
+// root check). Left out: cgroup limits (need a delegated cgroup: host privilege) and, in a
+// single-id namespace, `-u nobody` (uid 65534 is not mapped there).
+TEST_P(RootlessE2eTest, RunCliSuitePassesAsTheUser) {
+  std::string suite = Dirname(Dirname(BldBinary())) + "/tests/bld_run_cli_test";
+  ASSERT_TRUE(PathExists(suite)) << suite;
+  std::string filter = "--gtest_filter=-RunCliTest.LimitsAreEnforced";
+  if (!GetParam()) filter += ":RunCliTest.ConfigFlags";
+  auto r = RunAsUser(user_, home_,
+                     {"env", "TMPDIR=" + home_, "BLD_TEST_ROOTLESS=1", suite, filter});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("[  PASSED  ]"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("SKIPPED"), std::string::npos) << r.out;
+}
+
 INSTANTIATE_TEST_SUITE_P(Ranges, RootlessE2eTest, ::testing::Values(true, false),
                          [](const auto& info) { return info.param ? "WithSubIds" : "WithoutSubIds"; });
 
