@@ -109,8 +109,26 @@ TEST_P(RootlessE2eTest, RunCliSuitePassesAsTheUser) {
   EXPECT_EQ(r.out.find("SKIPPED"), std::string::npos) << r.out;
 }
 
+// The `bld build` end-to-end cases (testdata/build/*), re-run as the user with ranges.
+// Left out: run-mount-bind-tmpfs (a writable RUN --mount=type=bind fails rootless: open).
+class RootlessBuildCasesTest : public RootlessE2eTest {};
+TEST_P(RootlessBuildCasesTest, PassAsTheUser) {
+  std::string suite = Dirname(Dirname(BldBinary())) + "/tests/bld_build_e2e_test";
+  ASSERT_TRUE(PathExists(suite)) << suite;
+  auto r = RunAsUser(user_, home_,
+                     {"env", "TMPDIR=" + home_, "BLD_TEST_ROOTLESS=1", suite,
+                      "--gtest_filter=-Cases/BuildCaseTest.Builds/run_mount_bind_tmpfs"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("[  PASSED  ]"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("SKIPPED"), std::string::npos) << r.out;
+}
+
 INSTANTIATE_TEST_SUITE_P(Ranges, RootlessE2eTest, ::testing::Values(true, false),
                          [](const auto& info) { return info.param ? "WithSubIds" : "WithoutSubIds"; });
+
+// Only with ranges so far: the cases chown and run as other users.
+INSTANTIATE_TEST_SUITE_P(Ranges, RootlessBuildCasesTest, ::testing::Values(true),
+                         [](const auto&) { return "WithSubIds"; });
 
 }  // namespace
 }  // namespace bld::testing
