@@ -1,9 +1,14 @@
 // bld: a daemonless container image builder and runner.
+#include <unistd.h>
+
 #include <cstdio>
+#include <string>
 #include <vector>
 
 #include "base/log.h"
 #include "cli/commands.h"
+#include "cli/common.h"
+#include "runner/userns.h"
 
 int main(int argc, char** argv) {
   using namespace bld::cli;
@@ -34,7 +39,9 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Show help for every command");
   GlobalOptions globals;
-  app.add_option("--root", globals.root, "Store directory (default /var/lib/bld, env BLD_ROOT)");
+  const uid_t globals_euid = ::geteuid();
+  app.add_option("--root", globals.root,
+                 "Store directory (default /var/lib/bld; rootless ~/.local/share/bld; env BLD_ROOT)");
   app.add_option("--log-level", globals.log_level, "error|warn|info|debug")
       ->check(CLI::IsMember({"error", "warn", "info", "debug"}));
   std::function<int()> run;
@@ -58,5 +65,16 @@ int main(int argc, char** argv) {
     bld::LogLevel level;
     if (bld::ParseLogLevel(globals.log_level, &level)) bld::SetLogLevel(level);
   }
-  return run ? run() : kExitUsage;
+  if (!run) return kExitUsage;
+  // Rootless: commands that touch the store or run containers continue as root of the
+  // user's own user namespace (runner/userns.h); the ones that do not stay as they are.
+  const std::string name = app.get_subcommands().front()->get_name();
+  if (name != "version" && name != "parse" && name != "login" && name != "logout") {
+    auto entry = bld::runner::EnterUserNamespace();
+    if (!entry.ok()) return ReportError(entry.error(), kExitBldFailed);
+    if (!entry->inside) return entry->exit_code;
+    globals.rootless = globals_euid != 0;
+    if (!entry->warning.empty()) BLD_LOG(kWarn) << entry->warning;
+  }
+  return run();
 }
