@@ -1,9 +1,11 @@
 // bld: a daemonless container image builder and runner.
 #include <cstdio>
+#include <cstring>
 #include <vector>
 
 #include "base/log.h"
 #include "cli/commands.h"
+#include "cli/flags.h"
 
 int main(int argc, char** argv) {
   using namespace bld::cli;
@@ -30,16 +32,20 @@ int main(int argc, char** argv) {
       MakeRmCommand(),
   };
 
-  CLI::App app{"bld: build, push and run OCI container images without a daemon"};
+  CLI::App app{"bld: build, push and run OCI container images without a daemon", "bld"};
+  app.formatter(std::make_shared<HelpFormatter>());
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Show help for every command");
   GlobalOptions globals;
   app.add_option("--root", globals.root, "Store directory (default /var/lib/bld, env BLD_ROOT)");
   app.add_option("--log-level", globals.log_level, "error|warn|info|debug")
       ->check(CLI::IsMember({"error", "warn", "info", "debug"}));
+  bool version_flag = false;  // handled by PrepareArgs; listed here for --help
+  app.add_flag("-v,--version", version_flag, "Print the version and exit");
   std::function<int()> run;
   for (const Command& c : commands) {
     CLI::App* sub = app.add_subcommand(c.name, c.summary);
+    sub->formatter(app.get_formatter());
     auto fn = c.setup(sub, &globals);
     // Like docker: a repeatable flag takes one value per occurrence (`-t a -t b CONTEXT`),
     // never the positionals after it.
@@ -48,11 +54,19 @@ int main(int argc, char** argv) {
     }
     sub->callback([&run, fn]() { run = fn; });
   }
+  // Our own pass first: docker's messages for unknown commands and flags, aliases,
+  // `bld help CMD`, and `bld run` stopping at the image.
+  std::vector<std::string> args(argv + 1, argv + argc);
+  PreParse pre = PrepareArgs(app, &args);
+  if (pre.exit_code >= 0) return pre.exit_code;
+  std::vector<std::string> reversed(args.rbegin(), args.rend());
   try {
-    app.parse(argc, argv);
+    app.parse(reversed);
   } catch (const CLI::ParseError& e) {
-    int rc = app.exit(e);
-    return rc == 0 ? 0 : kExitUsage;
+    if (e.get_exit_code() == 0) return app.exit(e);
+    std::fprintf(stderr, "bld: %s\nSee 'bld %s--help'.\n", e.what(),
+                 pre.command.empty() ? "" : (pre.command + " ").c_str());
+    return pre.command == "run" ? kExitBldFailed : kExitUsage;
   }
   if (!globals.log_level.empty()) {
     bld::LogLevel level;
