@@ -139,6 +139,12 @@ TEST_F(CliOutputTest, DockerScripts) {
   EXPECT_EQ(Bld({"ps", "-q", "--filter", "name=one"}).out.size(), 13u);
   EXPECT_EQ(Bld({"ps", "-a", "--filter", "ancestor=busybox", "-q"}).out.size(), 26u);
   EXPECT_EQ(Bld({"ps", "-a", "--filter", "ancestor=app:1", "-q"}).out, "");
+  // An image a container uses is not removed without -f.
+  auto used = Bld({"rmi", "busybox"});
+  EXPECT_EQ(used.exit_code, 1);
+  EXPECT_NE(used.err.find("uses the image"), std::string::npos) << used.err;
+  EXPECT_NE(used.err.find("-f"), std::string::npos) << used.err;
+  EXPECT_EQ(Bld({"images", "-q", "--filter", "reference=busybox"}).out.size(), 13u);
   std::string bld = BldBinary() + " --root '" + root_ + "'";
   auto script = bld::testing::Run({"sh", "-ec",
                      bld + " rm -f $(" + bld + " ps -aq)\n" +
