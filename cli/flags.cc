@@ -55,6 +55,7 @@ const std::map<std::pair<std::string, std::string>, std::string>& Aliases() {
       {{"container", "ps"}, "ps"},      {{"container", "rm"}, "rm"},
       {{"container", "remove"}, "rm"},  {{"container", "logs"}, "logs"},
       {{"container", "stop"}, "stop"},  {{"container", "run"}, "run"},
+      {{"system", "prune"}, "prune -a"},
   };
   return *kAliases;
 }
@@ -95,7 +96,7 @@ PreParse PrepareArgs(const CLI::App& app, std::vector<std::string>* args) {
     else a.push_back("--help");
     if (i >= a.size() - 1) return out;  // `bld help`
   }
-  if (a[i] == "image" || a[i] == "container") {
+  if (a[i] == "image" || a[i] == "container" || a[i] == "system") {
     std::string group = a[i];
     if (i + 1 >= a.size() || a[i + 1] == "--help" || a[i + 1] == "-h") {
       std::string verbs;
@@ -111,8 +112,15 @@ PreParse PrepareArgs(const CLI::App& app, std::vector<std::string>* args) {
       out.exit_code = Usage("", "'" + group + " " + a[i + 1] + "' is not a bld command");
       return out;
     }
-    a[i] = it->second;
-    a.erase(a.begin() + static_cast<long>(i) + 1);
+    // "prune -a": a command and the flags the alias implies.
+    std::vector<std::string> words;
+    for (size_t b = 0, e; b < it->second.size(); b = e + 1) {
+      e = it->second.find(' ', b);
+      if (e == std::string::npos) e = it->second.size();
+      words.push_back(it->second.substr(b, e - b));
+    }
+    a.erase(a.begin() + static_cast<long>(i), a.begin() + static_cast<long>(i) + 2);
+    a.insert(a.begin() + static_cast<long>(i), words.begin(), words.end());
   }
   out.command = a[i];
   auto subs = app.get_subcommands(

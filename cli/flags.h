@@ -29,7 +29,7 @@ struct PreParse {
 //   - an unknown command or flag prints `bld: ...` and `See 'bld CMD --help'.` (exit 2,
 //     125 for `run`);
 //   - `bld help [CMD]` becomes `bld [CMD] --help`; `bld image ls` becomes `bld images`, and
-//     so on for docker's `image`/`container` verbs;
+//     so on for docker's `image`/`container`/`system` verbs;
 //   - for `run`, a `--` goes before the image, so everything after it is the command.
 PreParse PrepareArgs(const CLI::App& app, std::vector<std::string>* args);
 

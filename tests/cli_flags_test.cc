@@ -89,6 +89,9 @@ TEST_F(CliFlagsTest, Aliases) {
   auto ps = Bld({"container", "ls", "-a"});
   EXPECT_EQ(ps.exit_code, 0) << ps.err;
   EXPECT_EQ(ps.out, Bld({"ps", "-a"}).out);
+  auto sp = Bld({"system", "prune"});
+  EXPECT_EQ(sp.exit_code, 0) << sp.err;
+  EXPECT_TRUE(sp.out.starts_with("Removed 0 untagged images")) << sp.out;
   auto bad = Bld({"image", "frob"});
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_EQ(bad.err, "bld: 'image frob' is not a bld command\nSee 'bld --help'.\n");
