@@ -242,7 +242,9 @@ Status PullForRun(const oci::Store& store, const RunFlags& f) {
     if (f.pull == "always") return ref.error().Wrap("--pull always " + f.image);
     return Ok();
   }
-  std::fprintf(stderr, "Unable to find image '%s' locally\n", f.image.c_str());
+  if (f.pull == "missing") {
+    std::fprintf(stderr, "Unable to find image '%s' locally\n", f.image.c_str());
+  }
   registry::ClientOptions o;
   BLD_ASSIGN_OR_RETURN(auto client, registry::Client::Create(ref->domain(), std::move(o)));
   registry::PullOptions options;
