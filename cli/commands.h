@@ -10,6 +10,7 @@ Command MakeParseCommand();
 Command MakeBuildCommand();
 Command MakeImagesCommand();
 Command MakeInspectCommand();
+Command MakeHistoryCommand();
 Command MakeTagCommand();
 Command MakeRmiCommand();
 Command MakePruneCommand();

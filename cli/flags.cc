@@ -51,6 +51,7 @@ const std::map<std::pair<std::string, std::string>, std::string>& Aliases() {
       {{"image", "save"}, "save"},      {{"image", "load"}, "load"},
       {{"image", "pull"}, "pull"},      {{"image", "push"}, "push"},
       {{"image", "import"}, "import"},  {{"image", "build"}, "build"},
+      {{"image", "history"}, "history"},
       {{"container", "ls"}, "ps"},      {{"container", "list"}, "ps"},
       {{"container", "ps"}, "ps"},      {{"container", "rm"}, "rm"},
       {{"container", "remove"}, "rm"},  {{"container", "logs"}, "logs"},

@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
       MakeLogoutCommand(),
       MakeImagesCommand(),
       MakeInspectCommand(),
+      MakeHistoryCommand(),
       MakeTagCommand(),
       MakeRmiCommand(),
       MakePruneCommand(),

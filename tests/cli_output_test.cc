@@ -125,6 +125,25 @@ TEST_F(CliOutputTest, InspectAndVersionFormats) {
   EXPECT_EQ("bld version " + v.out, Bld({"version"}).out);
 }
 
+TEST_F(CliOutputTest, History) {
+  auto h = Bld({"history", "busybox"});
+  ASSERT_EQ(h.exit_code, 0) << h.err;
+  auto rows = Lines(h.out);
+  ASSERT_GE(rows.size(), 2u) << h.out;
+  EXPECT_TRUE(std::regex_search(rows[0],
+                                std::regex("^IMAGE +CREATED +CREATED BY +SIZE +COMMENT$")))
+      << rows[0];
+  std::string id = Trim(Bld({"inspect", "--format", "{{.Id}}", "busybox"}).out);
+  EXPECT_EQ(Lines(Bld({"image", "history", "-q", "busybox"}).out)[0], id.substr(7, 12));
+  EXPECT_EQ(Lines(Bld({"history", "-q", "--no-trunc", "busybox"}).out)[0], id);
+  auto j = Bld({"history", "--format", "json", "busybox"});
+  auto first = nlohmann::json::parse(Lines(j.out)[0], nullptr, false);
+  ASSERT_TRUE(first.is_object()) << j.out;
+  for (const char* key : {"Comment", "CreatedAt", "CreatedBy", "CreatedSince", "ID", "Size"}) {
+    EXPECT_TRUE(first.contains(key)) << key;
+  }
+}
+
 // The scripts of acceptance 2, as a user types them.
 TEST_F(CliOutputTest, DockerScripts) {
   if (!IsRoot()) GTEST_SKIP() << "bld run needs root here";
