@@ -6,6 +6,7 @@
 namespace bld::cli {
 
 Command MakeVersionCommand();
+Command MakeInfoCommand();
 Command MakeParseCommand();
 Command MakeBuildCommand();
 Command MakeImagesCommand();

@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
   using namespace bld::cli;
   const std::vector<Command> commands = {
       MakeVersionCommand(),
+      MakeInfoCommand(),
       MakeParseCommand(),
       MakeBuildCommand(),
       MakePullCommand(),

@@ -123,6 +123,9 @@ TEST_F(CliOutputTest, InspectAndVersionFormats) {
   auto v = Bld({"version", "--format", "{{.Client.Version}}"});
   EXPECT_EQ(v.exit_code, 0);
   EXPECT_EQ("bld version " + v.out, Bld({"version"}).out);
+  auto info = Bld({"info", "--format", "{{.Images}} {{.Containers}}"});
+  EXPECT_EQ(info.exit_code, 0) << info.err;
+  EXPECT_EQ(info.out, "3 0\n");
 }
 
 TEST_F(CliOutputTest, History) {
