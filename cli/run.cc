@@ -28,6 +28,7 @@ namespace {
 struct RunFlags {
   bool rm = false, detach = false, interactive = false, tty = false, read_only = false;
   bool init = false;
+  bool privileged = false;
   std::vector<std::string> security_opts, devices;
   std::string name, workdir, user, entrypoint, hostname, network = "host", memory, cpus;
   bool entrypoint_set = false;
@@ -207,6 +208,7 @@ Result<runner::Spec> MakeSpec(const RunFlags& f, const oci::Image& image, const 
   if (f.pids_limit > 0) spec.limits.pids = f.pids_limit;
   spec.tty = f.tty;
   spec.init = f.init;
+  spec.privileged = f.privileged;
   for (const std::string& d : f.devices) {
     // HOST[:CONTAINER][:PERMISSIONS], as Docker.
     runner::Device dev;
@@ -414,6 +416,10 @@ Command MakeRunCommand() {
             app->add_flag("--read-only", f->read_only, "Mount the root filesystem read-only");
             app->add_option("--cap-add", f->cap_add, "Add a capability");
             app->add_option("--cap-drop", f->cap_drop, "Drop a capability");
+            app->add_flag("--privileged", f->privileged,
+                          "Give the container every capability, no seccomp filter, every host "
+                          "device, writable /sys and /proc, no masked paths: it is root on the "
+                          "host");
             app->add_option("--device", f->devices,
                             "Add a host device: HOST[:CONTAINER][:rwm]");
             app->add_option("--security-opt", f->security_opts,

@@ -773,7 +773,7 @@ Result<Container> Container::Start(const Spec& spec) {
   std::unique_ptr<Cgroup> cgroup;
   // The device policy: where we are root on the host (a user namespace cannot open host
   // devices anyway) and the v1 devices controller is there.
-  const bool device_policy = !plan.user_namespace && geteuid() == 0 &&
+  const bool device_policy = !plan.privileged && !plan.user_namespace && geteuid() == 0 &&
                              IsDirectory("/sys/fs/cgroup/devices");
   if (!spec.limits.empty() || device_policy) {
     BLD_ASSIGN_OR_RETURN(Cgroup cg,

@@ -123,6 +123,34 @@ SetupOp SymlinkOp(std::string dir, std::string name, std::string link) {
   return op;
 }
 
+// The host's device nodes under /dev, as runc's HostDevices: pts, ptmx, shm, mqueue, fd are
+// bld's own; the default nodes are bound already.
+std::vector<std::string> HostDeviceNodes() {
+  std::vector<std::string> out;
+  std::vector<std::string> dirs = {"/dev"};
+  while (!dirs.empty() && out.size() < 4096) {
+    std::string dir = std::move(dirs.back());
+    dirs.pop_back();
+    auto entries = ListDir(dir);
+    if (!entries.ok()) continue;
+    for (const std::string& name : *entries) {
+      std::string path = dir + "/" + name;
+      if (dir == "/dev" && (name == "pts" || name == "ptmx" || name == "shm" ||
+                            name == "mqueue" || name == "fd" ||
+                            std::find(std::begin(kDevices), std::end(kDevices), name) !=
+                                std::end(kDevices))) {
+        continue;
+      }
+      struct stat st;
+      if (lstat(path.c_str(), &st) != 0) continue;
+      if (S_ISDIR(st.st_mode)) dirs.push_back(path);
+      else if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) out.push_back(path);
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 std::string HostResolvConf() {
   auto r = ReadFile("/etc/resolv.conf");
   return r.ok() ? *r : "";
@@ -261,8 +289,10 @@ Result<SetupPlan> BuildSetupPlan(const Spec& spec, const std::string& etc_dir) {
 
   // Capabilities, limited to our bounding set (capset cannot grant more).
   plan.last_cap = LastCap();
+  std::vector<std::string> cap_add = spec.cap_add;
+  if (spec.privileged) cap_add.insert(cap_add.begin(), "ALL");
   BLD_ASSIGN_OR_RETURN(plan.capabilities,
-                       ComputeCapabilities(spec.cap_add, spec.cap_drop, plan.last_cap));
+                       ComputeCapabilities(cap_add, spec.cap_drop, plan.last_cap));
   for (int cap = 0; cap <= plan.last_cap; ++cap) {
     if (prctl(PR_CAPBSET_READ, cap, 0, 0, 0) == 0) {
       CapabilitySet bit = CapabilitySet{1} << cap;
@@ -279,8 +309,9 @@ Result<SetupPlan> BuildSetupPlan(const Spec& spec, const std::string& etc_dir) {
   }
   for (int cap = 0; cap <= plan.last_cap; ++cap) plan.cap_names.push_back(CapabilityName(cap));
   plan.no_new_privileges = spec.no_new_privileges;
-  plan.seccomp = spec.seccomp;
-  if (spec.seccomp) {
+  plan.seccomp = spec.seccomp && !spec.privileged;
+  plan.privileged = spec.privileged;
+  if (plan.seccomp) {
     BLD_ASSIGN_OR_RETURN(plan.seccomp_filter, CachedDefaultSeccompFilter(plan.capabilities));
   }
 
@@ -325,7 +356,7 @@ Result<SetupPlan> BuildSetupPlan(const Spec& spec, const std::string& etc_dir) {
   if (plan.user_namespace && !plan.new_network) {
     // sysfs can only be mounted by the owner of the network namespace: bind the host's.
     SetupOp sys = MountOp("/sys", "/sys", "", MS_BIND | MS_REC, "", C::kDir);
-    sys.read_only = true;
+    sys.read_only = !spec.privileged;
     plan.ops.push_back(sys);
     // The recursive bind brings the host's cgroup mounts along: hide them.
     SetupOp cgroup;
@@ -335,7 +366,15 @@ Result<SetupPlan> BuildSetupPlan(const Spec& spec, const std::string& etc_dir) {
     cgroup.fs_magic = SYSFS_MAGIC;
     plan.ops.push_back(cgroup);
   } else {
-    plan.ops.push_back(MountOp("sysfs", "/sys", "sysfs", kNoSuidDevExec | MS_RDONLY, "", C::kDir));
+    plan.ops.push_back(MountOp("sysfs", "/sys", "sysfs",
+                               kNoSuidDevExec | (spec.privileged ? 0 : MS_RDONLY), "", C::kDir));
+  }
+  if (spec.privileged) {
+    // Every device node of the host's /dev (as Docker's --privileged), bound in; the device
+    // policy is off (Container::Start).
+    for (const std::string& dev : HostDeviceNodes()) {
+      plan.ops.push_back(MountOp(dev, dev, "", MS_BIND, "", C::kFile));
+    }
   }
 
   for (size_t i = own_begin; i < plan.ops.size(); ++i) plan.ops[i].links = L::kRefuseAll;
@@ -415,7 +454,7 @@ Result<SetupPlan> BuildSetupPlan(const Spec& spec, const std::string& etc_dir) {
     }
   }
 
-  if (spec.mask_paths) {
+  if (spec.mask_paths && !spec.privileged) {
     auto magic = [](const char* p) {
       return std::string_view(p).starts_with("/proc/") ? PROC_SUPER_MAGIC : SYSFS_MAGIC;
     };

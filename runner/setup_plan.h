@@ -79,6 +79,7 @@ struct SetupPlan {
   std::vector<std::string> cap_names;  // index = capability, for messages
   bool no_new_privileges = true;
   bool seccomp = true;
+  bool privileged = false;  // Spec::privileged: no device policy
   std::vector<sock_filter> seccomp_filter;
 
   // Process.

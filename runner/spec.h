@@ -105,6 +105,10 @@ struct Spec {
   bool seccomp = true;
   // Masked and read-only /proc and /sys paths (Docker's lists); false = none.
   bool mask_paths = true;
+  // Docker's --privileged: every capability in bld's bounding set (cap_drop still applies),
+  // no seccomp, no masked or read-only paths, /sys writable, every host device node in /dev
+  // and no device policy. Overrides `seccomp` and `mask_paths`.
+  bool privileged = false;
   // Bind generated /etc/hosts, /etc/hostname and /etc/resolv.conf (written to a temp dir on
   // /dev/shm; the container may modify its copies). Missing files are created in the rootfs.
   bool etc_files = true;

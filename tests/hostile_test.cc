@@ -354,6 +354,49 @@ TEST_P(HostileTest, ForkBombBoundedByPidsLimit) {
       {"--pids-limit", "32"}));
 }
 
+// The default is not privileged: a bounded capability set, seccomp in filter mode, /sys and
+// /proc/sys read-only, /proc/kcore masked, none of the host's other devices.
+TEST_P(HostileTest, DefaultIsNotPrivileged) {
+  ExpectContained(Attack(
+      "set -e\n"
+      "grep -q '^Seccomp:[[:space:]]*2' /proc/self/status\n"
+      "grep -q '^CapEff:[[:space:]]*00000000a80425fb' /proc/self/status\n"
+      "grep -E ' /sys (ro|rw),' /proc/self/mountinfo | grep -q ' /sys ro,'\n"
+      "grep -q ' /proc/sys ro,' /proc/self/mountinfo\n"
+      "[ -z \"$(head -c 1 /proc/kcore 2>/dev/null)\" ]\n"
+      "[ ! -e /dev/loop-control ] && [ ! -e /dev/kmsg ]\n"));
+}
+
+// --privileged grants what it says in --help: every capability, no seccomp, /sys and /proc
+// writable, nothing masked, the host's device nodes, openable.
+TEST_P(HostileTest, PrivilegedGrantsEverything) {
+  if (GetParam().via == Via::kBuild) GTEST_SKIP() << "--privileged is a bld run flag";
+  if (access("/dev/loop-control", F_OK) != 0) GTEST_SKIP() << "no /dev/loop-control here";
+  std::string caps = "0";
+  {
+    // Every capability of the bounding set bld has (the test's own).
+    auto status = ReadFile("/proc/self/status");
+    ASSERT_TRUE(status.ok());
+    size_t at = status->find("CapBnd:");
+    ASSERT_NE(at, std::string::npos);
+    caps = status->substr(at + 7, status->find('\n', at) - at - 7);
+    caps.erase(0, caps.find_first_not_of(" \t"));
+  }
+  auto r = Attack(
+      "set -e\n"
+      "grep -q '^Seccomp:[[:space:]]*0' /proc/self/status\n"
+      "grep -q '^CapEff:[[:space:]]*" + caps + "' /proc/self/status\n"
+      "grep -q ' /sys rw,' /proc/self/mountinfo\n"
+      "grep ' /proc/sys ' /proc/self/mountinfo && exit 9\n"
+      "[ -n \"$(cat /proc/interrupts)\" ]\n"
+      "[ -c /dev/loop-control ] && [ -c /dev/kmsg ]\n"
+      "head -c 0 /dev/kmsg\n"
+      "/probe sys unshare-mnt && exit 9 || true\n",
+      {"--privileged"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("CONTAINED"), std::string::npos) << r.out << r.err;
+}
+
 // Acceptance 2: exit codes come through, with and without an init.
 TEST_P(HostileTest, ExitCodesComeThrough) {
   if (GetParam().via == Via::kBuild) GTEST_SKIP() << "bld run's exit code";
