@@ -242,15 +242,18 @@ Result<runner::Spec> MakeSpec(const RunFlags& f, const oci::Image& image, const 
     } else if (key == "seccomp" && o[sep] == '=') {
       if (value == "unconfined") {
         spec.seccomp = false;
-      } else {
+      } else if (value.empty()) {
         return InvalidArgumentError("--security-opt " + o +
-                                  ": seccomp profiles from a file are not supported yet (the "
-                                  "default profile, or seccomp=unconfined)");
+                                    ": want seccomp=unconfined or seccomp=PROFILE.json");
+      } else {
+        // A profile in Docker's JSON format, compiled when the container starts.
+        spec.seccomp = true;
+        spec.seccomp_profile = value;
       }
     } else {
       return InvalidArgumentError("--security-opt " + o +
                                   " is not supported (no-new-privileges[=true|false], "
-                                  "seccomp=unconfined)");
+                                  "seccomp=unconfined|PROFILE.json)");
     }
   }
   spec.id = id.substr(0, 12);
@@ -424,7 +427,8 @@ Command MakeRunCommand() {
                             "Add a host device: HOST[:CONTAINER][:rwm]");
             app->add_option("--security-opt", f->security_opts,
                             "no-new-privileges[=true|false] (default false: setuid works), "
-                            "seccomp=unconfined (default: Docker's profile)");
+                            "seccomp=unconfined|PROFILE.json (Docker's JSON format; default: Docker's "
+                            "profile)");
             app->add_option("IMAGE", f->image, "Image to run")->required();
             app->add_option("COMMAND", f->command, "Command and arguments");
             // Everything after the image belongs to the container's command.

@@ -311,7 +311,12 @@ Result<SetupPlan> BuildSetupPlan(const Spec& spec, const std::string& etc_dir) {
   plan.no_new_privileges = spec.no_new_privileges;
   plan.seccomp = spec.seccomp && !spec.privileged;
   plan.privileged = spec.privileged;
-  if (plan.seccomp) {
+  if (plan.seccomp && !spec.seccomp_profile.empty()) {
+    auto text = ReadFile(spec.seccomp_profile);
+    if (!text.ok()) return text.error().Wrap("seccomp profile");
+    BLD_ASSIGN_OR_RETURN(plan.seccomp_filter,
+                         CompileSeccompProfile(*text, spec.seccomp_profile, plan.capabilities));
+  } else if (plan.seccomp) {
     BLD_ASSIGN_OR_RETURN(plan.seccomp_filter, CachedDefaultSeccompFilter(plan.capabilities));
   }
 

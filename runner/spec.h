@@ -103,6 +103,9 @@ struct Spec {
   bool no_new_privileges = false;
   // The default seccomp allow-list (see seccomp.h); false = unconfined.
   bool seccomp = true;
+  // With `seccomp`: a profile file in Docker's JSON format to use instead of the default
+  // (CompileSeccompProfile in seccomp.h); empty = the default profile.
+  std::string seccomp_profile;
   // Masked and read-only /proc and /sys paths (Docker's lists); false = none.
   bool mask_paths = true;
   // Docker's --privileged: every capability in bld's bounding set (cap_drop still applies),

@@ -278,6 +278,28 @@ TEST_P(HostileTest, NoNewPrivilegesStopsSetuid) {
       {"--security-opt", "no-new-privileges"}));
 }
 
+// --security-opt seccomp=PROFILE.json: Docker's profile format, in place of the default. This
+// one allows everything but mkdir/mkdirat (EXDEV); a bad profile is refused naming the file.
+TEST_P(HostileTest, SeccompProfileFromFile) {
+  if (GetParam().via == Via::kBuild) GTEST_SKIP() << "--security-opt is a bld run flag";
+  std::string profile = case_->path() + "/profile.json";
+  ASSERT_TRUE(WriteFileAtomic(profile,
+                              R"({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+                                 {"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO",
+                                  "errnoRet": 18}]})")
+                  .ok());
+  ExpectContained(Attack("set -e\ngrep -q '^Seccomp:[[:space:]]*2' /proc/self/status\n"
+                         "mkdir /tmp/x 2>/tmp/err && exit 9\ngrep -q 'cross-device' /tmp/err\n"
+                         "touch /tmp/y\n",
+                         {"--security-opt", "seccomp=" + profile}));
+  ASSERT_TRUE(WriteFileAtomic(profile, R"({"defaultAction": "SCMP_ACT_NOTIFY"})").ok());
+  auto r = bld::testing::Run(
+      Bld({"run", "--rm", "--security-opt", "seccomp=" + profile, "busybox", "true"}));
+  EXPECT_EQ(r.exit_code, 125) << r.err;
+  EXPECT_NE(r.err.find(profile), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("SCMP_ACT_NOTIFY is not supported"), std::string::npos) << r.err;
+}
+
 // Classic: fds of the caller leak into the container (bld runs with fd 7 on a host dir).
 TEST_P(HostileTest, CallerFdsDoNotLeak) {
   ExpectContained(Attack(
