@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "base/file.h"
+#include "runner/device_bpf.h"
 
 namespace bld::runner {
 
@@ -198,14 +199,11 @@ Result<Cgroup> Cgroup::Create(const std::string& parent, const std::string& id,
     BLD_TRY(WriteCgroupFile(dir, "pids.max", std::to_string(*limits.pids), "pids limit"));
   }
   if (device_policy) {
-    // Docker's default (runc's AllowedDevices): deny everything, then allow these.
-    static const char* const kAllow[] = {
-        "c *:* m", "b *:* m", "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm",
-        "c 1:9 rwm", "c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm",
-    };
+    // Docker's default (runc's AllowedDevices): deny everything, then allow these (the same
+    // list the v2 program is built from, device_bpf.h).
     BLD_ASSIGN_OR_RETURN(std::string dir, make("devices", "the device policy"));
     BLD_TRY(WriteCgroupFile(dir, "devices.deny", "a", "the device policy"));
-    for (const char* rule : kAllow) {
+    for (const std::string& rule : DefaultDeviceRules()) {
       BLD_TRY(WriteCgroupFile(dir, "devices.allow", rule, "the device policy"));
     }
     for (const std::string& rule : extra_device_rules) {
