@@ -31,6 +31,7 @@ struct RunFlags {
   bool privileged = false;
   std::vector<std::string> security_opts, devices;
   std::string name, workdir, user, entrypoint, hostname, network = "host", memory, cpus;
+  std::string cgroup_parent;
   bool entrypoint_set = false;
   int64_t pids_limit = 0;
   std::vector<std::string> env, env_files, volumes, tmpfs, cap_add, cap_drop;
@@ -209,6 +210,7 @@ Result<runner::Spec> MakeSpec(const RunFlags& f, const oci::Image& image, const 
   spec.tty = f.tty;
   spec.init = f.init;
   spec.privileged = f.privileged;
+  spec.cgroup_parent = f.cgroup_parent;
   for (const std::string& d : f.devices) {
     // HOST[:CONTAINER][:PERMISSIONS], as Docker.
     runner::Device dev;
@@ -416,6 +418,9 @@ Command MakeRunCommand() {
             app->add_option("-m,--memory", f->memory, "Memory limit (e.g. 512m)");
             app->add_option("--cpus", f->cpus, "CPU limit (e.g. 1.5)");
             app->add_option("--pids-limit", f->pids_limit, "Maximum number of processes");
+            app->add_option("--cgroup-parent", f->cgroup_parent,
+                            "Cgroup to put the container's cgroup under, from the hierarchy "
+                            "root (e.g. /bld; default: bld's own cgroup)");
             app->add_flag("--read-only", f->read_only, "Mount the root filesystem read-only");
             app->add_option("--cap-add", f->cap_add, "Add a capability");
             app->add_option("--cap-drop", f->cap_drop, "Drop a capability");

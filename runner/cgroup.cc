@@ -101,6 +101,17 @@ Result<Cgroup> Cgroup::Create(const std::string& parent, const std::string& id,
                               const CgroupLimits& limits, bool device_policy,
                               const std::vector<std::string>& extra_device_rules) {
   Cgroup cg;
+  // The parent names a cgroup below each hierarchy's root: no way out of it.
+  for (size_t pos = 0; pos <= parent.size();) {
+    size_t end = parent.find('/', pos);
+    if (end == std::string::npos) end = parent.size();
+    std::string_view part(parent.data() + pos, end - pos);
+    if (part == ".." || part == ".") {
+      return InvalidArgumentError("cgroup parent \"" + parent +
+                                  "\": \".\" and \"..\" are not allowed");
+    }
+    pos = end + 1;
+  }
   struct statfs sfs;
   if (statfs(kRoot, &sfs) != 0)
     return ErrnoError("cannot enforce cgroup limits: statfs " + std::string(kRoot));
@@ -142,7 +153,8 @@ Result<Cgroup> Cgroup::Create(const std::string& parent, const std::string& id,
     if (write(sub->get(), req.data(), req.size()) < 0) {
       return ErrnoError("cannot enforce cgroup limits: enable \"" + req + "\" in " + base +
                         "/cgroup.subtree_control (a cgroup with processes cannot delegate "
-                        "controllers; run from a dedicated cgroup or set cgroup_parent)");
+                        "controllers; run bld from a dedicated cgroup, or name a delegated one with "
+                        "--cgroup-parent)");
     }
     if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
       return ErrnoError("cannot enforce cgroup limits: mkdir " + dir);

@@ -121,8 +121,8 @@ struct Spec {
 
   std::vector<Rlimit> rlimits;  // others are inherited
   CgroupLimits limits;
-  // Parent of the container's cgroup, relative to each hierarchy's root ("/bld").
-  // Empty = the calling process's own cgroup.
+  // Parent of the container's cgroup, relative to each hierarchy's root ("/bld"), created
+  // when missing; "." and ".." are refused. Empty = the calling process's own cgroup.
   std::string cgroup_parent;
 
   // false (as Docker): the command itself is PID 1. true: PID 1 is bld-init, a separate

@@ -419,6 +419,24 @@ TEST_P(HostileTest, PrivilegedGrantsEverything) {
   EXPECT_NE(r.out.find("CONTAINED"), std::string::npos) << r.out << r.err;
 }
 
+// --cgroup-parent puts the container's cgroup under the named one (v1 here: every hierarchy
+// with a limit); a parent that climbs out of the hierarchy root is refused.
+TEST_P(HostileTest, CgroupParentPlacesTheContainer) {
+  if (GetParam().via == Via::kBuild) GTEST_SKIP() << "--cgroup-parent is a bld run flag";
+  if (!IsDirectory("/sys/fs/cgroup/pids")) GTEST_SKIP() << "no v1 pids hierarchy here";
+  auto r = bld::testing::Run(Bld({"run", "--rm", "--cgroup-parent", "/bld-hostile-parent",
+                                  "--pids-limit", "16", "busybox", "sh", "-c",
+                                  "grep pids /proc/self/cgroup; cat /sys/fs/cgroup/pids/pids.max "
+                                  "2>/dev/null; true"}));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find(":pids:/bld-hostile-parent/bld-"), std::string::npos) << r.out;
+  rmdir("/sys/fs/cgroup/pids/bld-hostile-parent");
+  auto bad = bld::testing::Run(
+      Bld({"run", "--rm", "--cgroup-parent", "/x/../..", "--pids-limit", "16", "busybox", "true"}));
+  EXPECT_EQ(bad.exit_code, 125) << bad.err;
+  EXPECT_NE(bad.err.find("cgroup parent \"/x/../..\""), std::string::npos) << bad.err;
+}
+
 // Acceptance 2: exit codes come through, with and without an init.
 TEST_P(HostileTest, ExitCodesComeThrough) {
   if (GetParam().via == Via::kBuild) GTEST_SKIP() << "bld run's exit code";
