@@ -31,7 +31,7 @@ struct RunFlags {
   bool privileged = false;
   std::vector<std::string> security_opts, devices;
   std::string name, workdir, user, entrypoint, hostname, network = "host", memory, cpus;
-  std::string cgroup_parent;
+  std::string cgroup_parent, cgroupns;
   bool entrypoint_set = false;
   int64_t pids_limit = 0;
   std::vector<std::string> env, env_files, volumes, tmpfs, cap_add, cap_drop;
@@ -211,6 +211,8 @@ Result<runner::Spec> MakeSpec(const RunFlags& f, const oci::Image& image, const 
   spec.init = f.init;
   spec.privileged = f.privileged;
   spec.cgroup_parent = f.cgroup_parent;
+  if (f.cgroupns == "private") spec.cgroup_namespace = runner::CgroupNamespaceMode::kPrivate;
+  else if (f.cgroupns == "host") spec.cgroup_namespace = runner::CgroupNamespaceMode::kHost;
   for (const std::string& d : f.devices) {
     // HOST[:CONTAINER][:PERMISSIONS], as Docker.
     runner::Device dev;
@@ -418,6 +420,10 @@ Command MakeRunCommand() {
             app->add_option("-m,--memory", f->memory, "Memory limit (e.g. 512m)");
             app->add_option("--cpus", f->cpus, "CPU limit (e.g. 1.5)");
             app->add_option("--pids-limit", f->pids_limit, "Maximum number of processes");
+            app->add_option("--cgroupns", f->cgroupns,
+                            "private (a cgroup namespace, read-only cgroup2 on /sys/fs/cgroup) "
+                            "or host; default: private on cgroup v2 hosts, host on v1")
+                ->check(CLI::IsMember({"host", "private"}));
             app->add_option("--cgroup-parent", f->cgroup_parent,
                             "Cgroup to put the container's cgroup under, from the hierarchy "
                             "root (e.g. /bld; default: bld's own cgroup)");

@@ -448,6 +448,11 @@ void SetupStdio(const ChildChannel& ch, const SetupPlan& plan) {
   while ((n = recv(ch.sync_fd, &go, 1, 0)) < 0 && errno == EINTR) {
   }
   if (n != 1 || go != 'G') _exit(125);
+  // Now in the container's cgroup (the parent moved us before 'G'): a cgroup namespace here
+  // is rooted there.
+  if (plan.cgroup_namespace && unshare(CLONE_NEWCGROUP) != 0) {
+    CHILD_FAIL_ERRNO(ch, "new cgroup namespace");
+  }
 
   if (!plan.tty) {
     SetupStdio(ch, plan);

@@ -7,6 +7,7 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -373,6 +374,23 @@ Result<SetupPlan> BuildSetupPlan(const Spec& spec, const std::string& etc_dir) {
   } else {
     plan.ops.push_back(MountOp("sysfs", "/sys", "sysfs",
                                kNoSuidDevExec | (spec.privileged ? 0 : MS_RDONLY), "", C::kDir));
+  }
+  switch (spec.cgroup_namespace) {
+    case CgroupNamespaceMode::kAuto: {
+      struct statfs sfs;
+      plan.cgroup_namespace =
+          statfs("/sys/fs/cgroup", &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC;
+      break;
+    }
+    case CgroupNamespaceMode::kPrivate: plan.cgroup_namespace = true; break;
+    case CgroupNamespaceMode::kHost: plan.cgroup_namespace = false; break;
+  }
+  if (plan.cgroup_namespace) {
+    // The container's own cgroup as /, read-only (writable with --privileged), as Docker on v2.
+    SetupOp cg = MountOp("cgroup2", "/sys/fs/cgroup", "cgroup2",
+                         kNoSuidDevExec | (spec.privileged ? 0 : MS_RDONLY), "", C::kNone);
+    cg.links = L::kRefuseAll;
+    plan.ops.push_back(cg);
   }
   if (spec.privileged) {
     // Every device node of the host's /dev (as Docker's --privileged), bound in; the device

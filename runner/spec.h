@@ -68,6 +68,13 @@ struct Device {
   std::string permissions = "rwm";  // a subset of r, w, m
 };
 
+enum class CgroupNamespaceMode {
+  kAuto,     // as Docker: private on a cgroup v2 host, the host's on v1/hybrid
+  kPrivate,  // a new cgroup namespace (rooted at the container's cgroup) and a read-only
+             // cgroup2 mount on /sys/fs/cgroup
+  kHost,     // the caller's cgroup namespace
+};
+
 struct Spec {
   // The container's root directory on the host. Required.
   std::string rootfs;
@@ -119,6 +126,7 @@ struct Spec {
   std::optional<std::string> etc_hosts;
   std::optional<std::string> etc_resolv_conf;
 
+  CgroupNamespaceMode cgroup_namespace = CgroupNamespaceMode::kAuto;
   std::vector<Rlimit> rlimits;  // others are inherited
   CgroupLimits limits;
   // Parent of the container's cgroup, relative to each hierarchy's root ("/bld"), created

@@ -437,6 +437,20 @@ TEST_P(HostileTest, CgroupParentPlacesTheContainer) {
   EXPECT_NE(bad.err.find("cgroup parent \"/x/../..\""), std::string::npos) << bad.err;
 }
 
+// --cgroupns private (the default on v2 hosts): the container's cgroup is its /, and
+// /sys/fs/cgroup is a read-only cgroup2 mount it cannot create cgroups or agents in.
+TEST_P(HostileTest, PrivateCgroupNamespaceReadOnly) {
+  if (GetParam().via == Via::kBuild) GTEST_SKIP() << "--cgroupns is a bld run flag";
+  ExpectContained(Attack(
+      "set -e\n"
+      "grep -q '^0::/$' /proc/self/cgroup\n"
+      "grep -v '^0::/$' /proc/self/cgroup | grep -v ':/$' && exit 9\n"
+      "grep -q ' /sys/fs/cgroup ro,.* - cgroup2 ' /proc/self/mountinfo\n"
+      "mkdir /sys/fs/cgroup/escape 2>/dev/null && exit 9\n"
+      "[ -e /sys/fs/cgroup/cgroup.procs ]\n",
+      {"--cgroupns", "private", "--pids-limit", "20"}));
+}
+
 // Acceptance 2: exit codes come through, with and without an init.
 TEST_P(HostileTest, ExitCodesComeThrough) {
   if (GetParam().via == Via::kBuild) GTEST_SKIP() << "bld run's exit code";
