@@ -37,6 +37,7 @@
 #include "base/in_root.h"
 #include "base/random.h"
 #include "base/temp_dir.h"
+#include "base/userns.h"
 #include "runner/capabilities.h"
 #include "runner/cgroup.h"
 #include "runner/idmap.h"
@@ -778,14 +779,15 @@ Result<Container> Container::Start(const Spec& spec) {
   std::unique_ptr<Cgroup> cgroup;
   // The device policy: where we are root on the host (a user namespace cannot open host
   // devices anyway) and the v1 devices controller is there.
-  // On v1 the devices controller; on v2 a BPF_CGROUP_DEVICE program.
+  // (Not as root of a rootless bld's own user namespace, runner/userns.h.) On v1 the devices
+  // controller; on v2 a BPF_CGROUP_DEVICE program.
   static const bool have_device_cgroup = [] {
     struct statfs sfs;
     return IsDirectory("/sys/fs/cgroup/devices") ||
            (statfs("/sys/fs/cgroup", &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC);
   }();
-  const bool device_policy =
-      !plan.privileged && !plan.user_namespace && geteuid() == 0 && have_device_cgroup;
+  const bool device_policy = !plan.privileged && !plan.user_namespace && geteuid() == 0 &&
+                             InInitialUserNamespace() && have_device_cgroup;
   if (!spec.limits.empty() || device_policy) {
     BLD_ASSIGN_OR_RETURN(Cgroup cg,
                          Cgroup::Create(spec.cgroup_parent, id, spec.limits, device_policy,
