@@ -31,8 +31,10 @@ namespace {
 struct RunFlags {
   bool rm = false, detach = false, interactive = false, tty = false, read_only = false;
   bool init = false;
+  bool privileged = false;
   std::vector<std::string> security_opts, devices;
   std::string name, workdir, user, entrypoint, hostname, network = "host", memory, cpus;
+  std::string cgroup_parent, cgroupns;
   bool entrypoint_set = false;
   int64_t pids_limit = 0;
   std::vector<std::string> env, env_files, volumes, tmpfs, cap_add, cap_drop;
@@ -215,6 +217,10 @@ Result<runner::Spec> MakeSpec(const RunFlags& f, const oci::Image& image, const 
   if (f.pids_limit > 0) spec.limits.pids = f.pids_limit;
   spec.tty = f.tty;
   spec.init = f.init;
+  spec.privileged = f.privileged;
+  spec.cgroup_parent = f.cgroup_parent;
+  if (f.cgroupns == "private") spec.cgroup_namespace = runner::CgroupNamespaceMode::kPrivate;
+  else if (f.cgroupns == "host") spec.cgroup_namespace = runner::CgroupNamespaceMode::kHost;
   for (const std::string& d : f.devices) {
     // HOST[:CONTAINER][:PERMISSIONS], as Docker.
     runner::Device dev;
@@ -248,15 +254,18 @@ Result<runner::Spec> MakeSpec(const RunFlags& f, const oci::Image& image, const 
     } else if (key == "seccomp" && o[sep] == '=') {
       if (value == "unconfined") {
         spec.seccomp = false;
-      } else {
+      } else if (value.empty()) {
         return InvalidArgumentError("--security-opt " + o +
-                                  ": seccomp profiles from a file are not supported yet (the "
-                                  "default profile, or seccomp=unconfined)");
+                                    ": want seccomp=unconfined or seccomp=PROFILE.json");
+      } else {
+        // A profile in Docker's JSON format, compiled when the container starts.
+        spec.seccomp = true;
+        spec.seccomp_profile = value;
       }
     } else {
       return InvalidArgumentError("--security-opt " + o +
                                   " is not supported (no-new-privileges[=true|false], "
-                                  "seccomp=unconfined)");
+                                  "seccomp=unconfined|PROFILE.json)");
     }
   }
   spec.id = id.substr(0, 12);
@@ -464,9 +473,20 @@ Command MakeRunCommand() {
             app->add_option("-m,--memory", f->memory, "Memory limit (e.g. 512m)");
             app->add_option("--cpus", f->cpus, "CPU limit (e.g. 1.5)");
             app->add_option("--pids-limit", f->pids_limit, "Maximum number of processes");
+            app->add_option("--cgroupns", f->cgroupns,
+                            "private (a cgroup namespace, read-only cgroup2 on /sys/fs/cgroup) "
+                            "or host; default: private on cgroup v2 hosts, host on v1")
+                ->check(CLI::IsMember({"host", "private"}));
+            app->add_option("--cgroup-parent", f->cgroup_parent,
+                            "Cgroup to put the container's cgroup under, from the hierarchy "
+                            "root (e.g. /bld; default: bld's own cgroup)");
             app->add_flag("--read-only", f->read_only, "Mount the root filesystem read-only");
             app->add_option("--cap-add", f->cap_add, "Add a capability");
             app->add_option("--cap-drop", f->cap_drop, "Drop a capability");
+            app->add_flag("--privileged", f->privileged,
+                          "Give the container every capability, no seccomp filter, every host "
+                          "device, writable /sys and /proc, no masked paths: it is root on the "
+                          "host");
             app->add_option("--pull", f->pull,
                             "Pull the image: always, missing (default: when not in the store) "
                             "or never")
@@ -479,7 +499,8 @@ Command MakeRunCommand() {
                             "Add a host device: HOST[:CONTAINER][:rwm]");
             app->add_option("--security-opt", f->security_opts,
                             "no-new-privileges[=true|false] (default false: setuid works), "
-                            "seccomp=unconfined (default: Docker's profile)");
+                            "seccomp=unconfined|PROFILE.json (Docker's JSON format; default: Docker's "
+                            "profile)");
             app->add_option("IMAGE", f->image, "Image to run")->required();
             // Everything after the image belongs to the container's command (cli/flags.cc
             // puts a "--" before the image).

@@ -4,6 +4,7 @@
 #include <linux/magic.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -13,6 +14,7 @@
 #include <thread>
 
 #include "base/file.h"
+#include "runner/device_bpf.h"
 
 namespace bld::runner {
 
@@ -49,22 +51,21 @@ std::map<std::string, std::string> SelfCgroups() {
 
 // v1: the mount directory and our path for `controller`.
 Result<std::pair<std::string, std::string>> V1Hierarchy(
-    const std::map<std::string, std::string>& self, const std::string& controller,
-    const std::string& what) {
+    const std::string& root, const std::map<std::string, std::string>& self,
+    const std::string& controller, const std::string& what) {
   for (const auto& [key, path] : self) {
     std::stringstream ss(key);
     std::string c;
     while (std::getline(ss, c, ',')) {
       if (c != controller) continue;
       // Mounted as /sys/fs/cgroup/<key> (e.g. "cpu,cpuacct"), or a symlink named after it.
-      for (const std::string& dir :
-           {std::string(kRoot) + "/" + key, std::string(kRoot) + "/" + controller}) {
+      for (const std::string& dir : {root + "/" + key, root + "/" + controller}) {
         if (IsDirectory(dir)) return std::make_pair(dir, path);
       }
     }
   }
   return FailedPreconditionError("cannot enforce " + what + ": the " + controller +
-                                 " cgroup controller is not mounted under " + kRoot);
+                                 " cgroup controller is not mounted under " + root);
 }
 
 std::string Join(const std::string& a, const std::string& b) {
@@ -96,20 +97,48 @@ uint64_t ReadKey(const std::string& file, const std::string& key) {
 
 }  // namespace
 
-Result<Cgroup> Cgroup::Create(const std::string& parent, const std::string& id,
-                              const CgroupLimits& limits, bool device_policy,
-                              const std::vector<std::string>& extra_device_rules) {
-  Cgroup cg;
+Result<Cgroup::Hierarchy> Cgroup::HostHierarchy() {
+  Hierarchy h;
+  h.root = kRoot;
   struct statfs sfs;
   if (statfs(kRoot, &sfs) != 0)
     return ErrnoError("cannot enforce cgroup limits: statfs " + std::string(kRoot));
-  cg.v2_ = sfs.f_type == CGROUP2_SUPER_MAGIC;
-  std::map<std::string, std::string> self = SelfCgroups();
+  h.v2 = sfs.f_type == CGROUP2_SUPER_MAGIC;
+  h.self = SelfCgroups();
+  return h;
+}
+
+Result<Cgroup> Cgroup::Create(const std::string& parent, const std::string& id,
+                              const CgroupLimits& limits, bool device_policy,
+                              const std::vector<std::string>& extra_device_rules) {
+  BLD_ASSIGN_OR_RETURN(Hierarchy h, HostHierarchy());
+  return CreateIn(h, parent, id, limits, device_policy, extra_device_rules);
+}
+
+Result<Cgroup> Cgroup::CreateIn(const Hierarchy& h, const std::string& parent,
+                                const std::string& id, const CgroupLimits& limits,
+                                bool device_policy,
+                                const std::vector<std::string>& extra_device_rules) {
+  Cgroup cg;
+  // The parent names a cgroup below each hierarchy's root: no way out of it.
+  for (size_t pos = 0; pos <= parent.size();) {
+    size_t end = parent.find('/', pos);
+    if (end == std::string::npos) end = parent.size();
+    std::string_view part(parent.data() + pos, end - pos);
+    if (part == ".." || part == ".") {
+      return InvalidArgumentError("cgroup parent \"" + parent +
+                                  "\": \".\" and \"..\" are not allowed");
+    }
+    pos = end + 1;
+  }
+  cg.v2_ = h.v2;
+  std::map<std::string, std::string> self = h.self;
+  const std::string root = h.root;
   std::string name = "bld-" + id;
 
   if (cg.v2_) {
-    if (limits.empty()) return cg;  // nothing to enforce through cgroup files
-    std::string base = Join(kRoot, parent.empty() ? self[""] : parent);
+    if (limits.empty() && !device_policy) return cg;  // nothing to enforce
+    std::string base = Join(root, parent.empty() ? self[""] : parent);
     std::string dir = base + "/" + name;
     std::string controllers;
     if (limits.memory_bytes) controllers += " +memory";
@@ -135,13 +164,18 @@ Result<Cgroup> Cgroup::Create(const std::string& parent, const std::string& id,
                                        " limit: controller not available in " + base);
       }
     }
-    auto sub = OpenFile(base + "/cgroup.subtree_control", O_WRONLY);
-    if (!sub.ok()) return sub.error().Wrap("cannot enforce cgroup limits");
-    std::string req = controllers.substr(1);
-    if (write(sub->get(), req.data(), req.size()) < 0) {
+    auto sub = controllers.empty() ? Result<UniqueFd>(UniqueFd())
+                                   : OpenFile(base + "/cgroup.subtree_control", O_WRONLY);
+    if (!sub.ok()) {
+      return sub.error().Wrap("cannot enforce cgroup limits (name a delegated cgroup with "
+                              "--cgroup-parent)");
+    }
+    std::string req = controllers.empty() ? "" : controllers.substr(1);
+    if (!req.empty() && write(sub->get(), req.data(), req.size()) < 0) {
       return ErrnoError("cannot enforce cgroup limits: enable \"" + req + "\" in " + base +
                         "/cgroup.subtree_control (a cgroup with processes cannot delegate "
-                        "controllers; run from a dedicated cgroup or set cgroup_parent)");
+                        "controllers; run bld from a dedicated cgroup, or name a delegated one with "
+                        "--cgroup-parent)");
     }
     if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
       return ErrnoError("cannot enforce cgroup limits: mkdir " + dir);
@@ -162,13 +196,29 @@ Result<Cgroup> Cgroup::Create(const std::string& parent, const std::string& id,
     if (limits.pids) {
       BLD_TRY(WriteCgroupFile(dir, "pids.max", std::to_string(*limits.pids), "pids limit"));
     }
+    if (device_policy) {
+      std::vector<std::string> rules = DefaultDeviceRules();
+      rules.insert(rules.end(), extra_device_rules.begin(), extra_device_rules.end());
+      BLD_ASSIGN_OR_RETURN(std::vector<bpf_insn> prog, BuildDeviceFilter(rules));
+      BLD_ASSIGN_OR_RETURN(int prog_fd, LoadDeviceFilter(prog));
+      UniqueFd prog_owner(prog_fd);
+      BLD_ASSIGN_OR_RETURN(UniqueFd dir_fd, OpenFile(dir, O_RDONLY | O_DIRECTORY));
+      bpf_attr attr{};
+      attr.target_fd = static_cast<uint32_t>(dir_fd.get());
+      attr.attach_bpf_fd = static_cast<uint32_t>(prog_fd);
+      attr.attach_type = BPF_CGROUP_DEVICE;
+      if (syscall(SYS_bpf, BPF_PROG_ATTACH, &attr, sizeof(attr)) != 0) {
+        return ErrnoError("cannot enforce the device policy: attach the BPF_CGROUP_DEVICE "
+                          "program to " + dir);
+      }
+    }
     return cg;
   }
 
   // v1 / hybrid: one directory per controller.
   auto make = [&](const std::string& controller, const std::string& what) -> Result<std::string> {
-    BLD_ASSIGN_OR_RETURN(auto h, V1Hierarchy(self, controller, what));
-    std::string dir = Join(Join(h.first, parent.empty() ? h.second : parent), name);
+    BLD_ASSIGN_OR_RETURN(auto hier, V1Hierarchy(root, self, controller, what));
+    std::string dir = Join(Join(hier.first, parent.empty() ? hier.second : parent), name);
     for (const std::string& d : cg.dirs_) {
       if (d == dir) return dir;  // co-mounted controllers (cpu,cpuacct)
     }
@@ -198,14 +248,11 @@ Result<Cgroup> Cgroup::Create(const std::string& parent, const std::string& id,
     BLD_TRY(WriteCgroupFile(dir, "pids.max", std::to_string(*limits.pids), "pids limit"));
   }
   if (device_policy) {
-    // Docker's default (runc's AllowedDevices): deny everything, then allow these.
-    static const char* const kAllow[] = {
-        "c *:* m", "b *:* m", "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm",
-        "c 1:9 rwm", "c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm",
-    };
+    // Docker's default (runc's AllowedDevices): deny everything, then allow these (the same
+    // list the v2 program is built from, device_bpf.h).
     BLD_ASSIGN_OR_RETURN(std::string dir, make("devices", "the device policy"));
     BLD_TRY(WriteCgroupFile(dir, "devices.deny", "a", "the device policy"));
-    for (const char* rule : kAllow) {
+    for (const std::string& rule : DefaultDeviceRules()) {
       BLD_TRY(WriteCgroupFile(dir, "devices.allow", rule, "the device policy"));
     }
     for (const std::string& rule : extra_device_rules) {

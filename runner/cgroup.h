@@ -3,6 +3,7 @@
 
 #include <sys/types.h>
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -20,12 +21,26 @@ class Cgroup final {
   // and file when a limit cannot be enforced (controller missing, no permission...).
   // With `device_policy` on a v1/hybrid host, also a devices cgroup with Docker's default
   // policy (devices.deny "a", then its allow list: mknod of any node, but only null, zero,
-  // full, random, urandom, tty, ptmx and the pts can be opened). On v2 that policy needs a
-  // BPF_CGROUP_DEVICE program, which bld does not load yet: there /dev is bld's own tmpfs
-  // and image nodes are on nodev mounts only where the kernel puts them.
+  // full, random, urandom, tty, ptmx and the pts can be opened); on v2 the same policy as a
+  // BPF_CGROUP_DEVICE program.
   static Result<Cgroup> Create(const std::string& parent, const std::string& id,
                                const CgroupLimits& limits, bool device_policy = false,
                                const std::vector<std::string>& extra_device_rules = {});
+
+  // Where Create works: the host's (/sys/fs/cgroup, its file system type, /proc/self/cgroup),
+  // or, in tests, a directory laid out like a delegated cgroup2 subtree.
+  struct Hierarchy {
+    std::string root;                           // "/sys/fs/cgroup"
+    bool v2 = false;                            // a cgroup2 mount (unified)
+    std::map<std::string, std::string> self;    // /proc/self/cgroup: "" (v2) or "memory"... -> path
+  };
+  static Result<Hierarchy> HostHierarchy();
+  // Create in `h`. On v2 with `device_policy`, the policy is a BPF_CGROUP_DEVICE program
+  // (device_bpf.h) attached to the container's cgroup.
+  static Result<Cgroup> CreateIn(const Hierarchy& h, const std::string& parent,
+                                 const std::string& id, const CgroupLimits& limits,
+                                 bool device_policy,
+                                 const std::vector<std::string>& extra_device_rules);
   Cgroup(const Cgroup&) = delete;
   Cgroup& operator=(const Cgroup&) = delete;
   Cgroup(Cgroup&& other) noexcept;

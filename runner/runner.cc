@@ -449,6 +449,11 @@ void SetupStdio(const ChildChannel& ch, const SetupPlan& plan) {
   while ((n = recv(ch.sync_fd, &go, 1, 0)) < 0 && errno == EINTR) {
   }
   if (n != 1 || go != 'G') _exit(125);
+  // Now in the container's cgroup (the parent moved us before 'G'): a cgroup namespace here
+  // is rooted there.
+  if (plan.cgroup_namespace && unshare(CLONE_NEWCGROUP) != 0) {
+    CHILD_FAIL_ERRNO(ch, "new cgroup namespace");
+  }
 
   if (!plan.tty) {
     SetupStdio(ch, plan);
@@ -774,9 +779,15 @@ Result<Container> Container::Start(const Spec& spec) {
   std::unique_ptr<Cgroup> cgroup;
   // The device policy: where we are root on the host (a user namespace cannot open host
   // devices anyway) and the v1 devices controller is there.
-  // (Not as root of a rootless bld's own user namespace, runner/userns.h.)
-  const bool device_policy = !plan.user_namespace && geteuid() == 0 &&
-                             InInitialUserNamespace() && IsDirectory("/sys/fs/cgroup/devices");
+  // (Not as root of a rootless bld's own user namespace, runner/userns.h.) On v1 the devices
+  // controller; on v2 a BPF_CGROUP_DEVICE program.
+  static const bool have_device_cgroup = [] {
+    struct statfs sfs;
+    return IsDirectory("/sys/fs/cgroup/devices") ||
+           (statfs("/sys/fs/cgroup", &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC);
+  }();
+  const bool device_policy = !plan.privileged && !plan.user_namespace && geteuid() == 0 &&
+                             InInitialUserNamespace() && have_device_cgroup;
   if (!spec.limits.empty() || device_policy) {
     BLD_ASSIGN_OR_RETURN(Cgroup cg,
                          Cgroup::Create(spec.cgroup_parent, id, spec.limits, device_policy,

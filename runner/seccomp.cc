@@ -13,6 +13,9 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <sys/utsname.h>
+
+#include <nlohmann/json.hpp>
 
 #include "base/fd.h"
 #include "base/file.h"
@@ -428,6 +431,8 @@ Status AddRule(scmp_filter_ctx ctx, const char* name, unsigned int count = 0,
 
 }  // namespace
 
+Result<std::vector<sock_filter>> ExportBpf(scmp_filter_ctx c);
+
 Result<std::vector<sock_filter>> BuildDefaultSeccompFilter(CapabilitySet caps) {
   std::unique_ptr<void, CtxDeleter> ctx(seccomp_init(SCMP_ACT_ERRNO(EPERM)));
   if (!ctx) return InternalError("seccomp_init failed");
@@ -471,6 +476,10 @@ Result<std::vector<sock_filter>> BuildDefaultSeccompFilter(CapabilitySet caps) {
     if (rc < 0 && rc != -EEXIST) return PosixError("seccomp: clone3 rule", -rc);
   }
 
+  return ExportBpf(c);
+}
+
+Result<std::vector<sock_filter>> ExportBpf(scmp_filter_ctx c) {
   UniqueFd mem(memfd_create("bld-seccomp", MFD_CLOEXEC));
   if (!mem) return ErrnoError("seccomp: memfd_create");
   if (int rc = seccomp_export_bpf(c, mem.get()); rc < 0) {
@@ -544,6 +553,269 @@ Result<std::vector<sock_filter>> CachedDefaultSeccompFilter(CapabilitySet caps) 
   }
   memory.emplace(caps, prog);
   return prog;
+}
+
+
+// ---------------------------------------------------------------------------------------------
+// Docker's profile JSON.
+
+namespace {
+
+using nlohmann::json;
+
+// "SCMP_ARCH_X86_64" -> libseccomp's token.
+Result<uint32_t> ArchFromName(const std::string& name, const std::string& where) {
+  std::string n = name;
+  if (n.starts_with("SCMP_ARCH_")) n = n.substr(10);
+  for (char& ch : n) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  uint32_t arch = seccomp_arch_resolve_name(n.c_str());
+  if (arch == 0) return InvalidArgumentError(where + ": unknown architecture \"" + name + "\"");
+  return arch;
+}
+
+// The Go name of the native architecture, as includes/excludes "arches" spell it.
+std::string NativeGoArch() {
+  switch (seccomp_arch_native()) {
+    case SCMP_ARCH_X86_64: return "amd64";
+    case SCMP_ARCH_X86: return "386";
+    case SCMP_ARCH_AARCH64: return "arm64";
+    case SCMP_ARCH_ARM: return "arm";
+    case SCMP_ARCH_PPC64LE: return "ppc64le";
+    case SCMP_ARCH_S390X: return "s390x";
+    case SCMP_ARCH_RISCV64: return "riscv64";
+    default: return "";
+  }
+}
+
+Result<uint32_t> ParseAction(const json& j, const json* errno_ret, uint32_t default_errno,
+                             const std::string& where) {
+  if (!j.is_string()) return InvalidArgumentError(where + ": action is not a string");
+  std::string a = j.get<std::string>();
+  if (a == "SCMP_ACT_ALLOW") return SCMP_ACT_ALLOW;
+  if (a == "SCMP_ACT_ERRNO") {
+    uint32_t e = default_errno;
+    if (errno_ret != nullptr) {
+      if (!errno_ret->is_number_unsigned()) {
+        return InvalidArgumentError(where + ": errnoRet is not a non-negative number");
+      }
+      e = errno_ret->get<uint32_t>();
+    }
+    return SCMP_ACT_ERRNO(e);
+  }
+  if (a == "SCMP_ACT_KILL" || a == "SCMP_ACT_KILL_THREAD") return SCMP_ACT_KILL;
+  if (a == "SCMP_ACT_KILL_PROCESS") return SCMP_ACT_KILL_PROCESS;
+  if (a == "SCMP_ACT_TRAP") return SCMP_ACT_TRAP;
+  if (a == "SCMP_ACT_LOG") return SCMP_ACT_LOG;
+  return InvalidArgumentError(where + ": action " + a +
+                              " is not supported (ALLOW, ERRNO, KILL, KILL_THREAD, "
+                              "KILL_PROCESS, TRAP, LOG)");
+}
+
+Result<scmp_compare> ParseOp(const json& j, const std::string& where) {
+  static const std::map<std::string, scmp_compare> kOps = {
+      {"SCMP_CMP_NE", SCMP_CMP_NE}, {"SCMP_CMP_LT", SCMP_CMP_LT},
+      {"SCMP_CMP_LE", SCMP_CMP_LE}, {"SCMP_CMP_EQ", SCMP_CMP_EQ},
+      {"SCMP_CMP_GE", SCMP_CMP_GE}, {"SCMP_CMP_GT", SCMP_CMP_GT},
+      {"SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ}};
+  if (j.is_string()) {
+    auto it = kOps.find(j.get<std::string>());
+    if (it != kOps.end()) return it->second;
+  }
+  return InvalidArgumentError(where + ": unknown op " + j.dump());
+}
+
+// "5.8" <= this kernel's release.
+bool KernelAtLeast(const std::string& want) {
+  utsname u{};
+  if (uname(&u) != 0) return false;
+  unsigned have_major = 0, have_minor = 0, want_major = 0, want_minor = 0;
+  std::sscanf(u.release, "%u.%u", &have_major, &have_minor);
+  if (std::sscanf(want.c_str(), "%u.%u", &want_major, &want_minor) < 1) return false;
+  return have_major != want_major ? have_major > want_major : have_minor >= want_minor;
+}
+
+// Whether a syscalls[] entry's includes/excludes select it for this container.
+Result<bool> Selected(const json& entry, CapabilitySet caps, const std::string& where) {
+  const std::string arch = NativeGoArch();
+  auto check = [&](const char* key, bool include) -> Result<bool> {
+    if (!entry.contains(key)) return true;
+    const json& f = entry[key];
+    if (!f.is_object()) return InvalidArgumentError(where + ": " + key + " is not an object");
+    for (const auto& [k, v] : f.items()) {
+      if (k == "caps" || k == "arches") {
+        if (!v.is_array()) return InvalidArgumentError(where + ": " + key + "." + k + " is not a list");
+        if (v.empty()) continue;
+        bool any = false;
+        for (const json& x : v) {
+          if (!x.is_string()) return InvalidArgumentError(where + ": " + key + "." + k + ": not a string");
+          if (k == "arches") {
+            any |= x.get<std::string>() == arch;
+          } else {
+            auto cap = CapabilityFromName(x.get<std::string>());
+            if (!cap.ok()) return cap.error().Wrap(where + ": " + key + ".caps");
+            any |= (caps & (CapabilitySet{1} << *cap)) != 0;
+          }
+        }
+        // includes: one of them must hold; excludes: none may.
+        if (include ? !any : any) return false;
+      } else if (k == "minKernel") {
+        if (!v.is_string()) return InvalidArgumentError(where + ": " + key + ".minKernel is not a string");
+        bool at_least = KernelAtLeast(v.get<std::string>());
+        if (include ? !at_least : at_least) return false;
+      } else {
+        return InvalidArgumentError(where + ": " + key + "." + k + " is not supported");
+      }
+    }
+    return true;
+  };
+  BLD_ASSIGN_OR_RETURN(bool inc, check("includes", true));
+  BLD_ASSIGN_OR_RETURN(bool exc, check("excludes", false));
+  return inc && exc;
+}
+
+Status AddProfileRule(scmp_filter_ctx c, uint32_t default_action, uint32_t action, int nr,
+                      const std::vector<scmp_arg_cmp>& args, const std::string& where) {
+  if (action == default_action) return Ok();  // libseccomp refuses those; they change nothing
+  int rc = seccomp_rule_add_array(c, action, nr, static_cast<unsigned>(args.size()),
+                                  args.empty() ? nullptr : args.data());
+  if (rc < 0 && rc != -EEXIST && rc != -EDOM) return PosixError(where + ": add rule", -rc);
+  return Ok();
+}
+
+}  // namespace
+
+Result<std::vector<sock_filter>> CompileSeccompProfile(std::string_view text,
+                                                       const std::string& what,
+                                                       CapabilitySet caps) {
+  const json p = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (p.is_discarded() || !p.is_object()) {
+    return InvalidArgumentError("seccomp profile " + what + ": not a JSON object");
+  }
+  const std::string w = "seccomp profile " + what;
+  for (const auto& [k, v] : p.items()) {
+    if (k != "defaultAction" && k != "defaultErrnoRet" && k != "architectures" && k != "archMap" &&
+        k != "syscalls" && k != "flags" && k != "listenerPath" && k != "listenerMetadata") {
+      return InvalidArgumentError(w + ": field \"" + k + "\" is not supported");
+    }
+  }
+  if (p.contains("listenerPath") && !p["listenerPath"].is_null() && p["listenerPath"] != "") {
+    return InvalidArgumentError(w + ": listenerPath (seccomp notify) is not supported");
+  }
+  if (p.contains("flags") && !(p["flags"].is_null() || (p["flags"].is_array() && p["flags"].empty()))) {
+    return InvalidArgumentError(w + ": flags are not supported");
+  }
+  if (!p.contains("defaultAction")) return InvalidArgumentError(w + ": no defaultAction");
+  uint32_t default_errno = EPERM;
+  if (p.contains("defaultErrnoRet")) {
+    if (!p["defaultErrnoRet"].is_number_unsigned()) {
+      return InvalidArgumentError(w + ": defaultErrnoRet is not a non-negative number");
+    }
+    default_errno = p["defaultErrnoRet"].get<uint32_t>();
+  }
+  BLD_ASSIGN_OR_RETURN(uint32_t default_action,
+                       ParseAction(p["defaultAction"], nullptr, default_errno, w + ": defaultAction"));
+  std::unique_ptr<void, CtxDeleter> ctx(seccomp_init(default_action));
+  if (!ctx) return InternalError(w + ": seccomp_init failed");
+  scmp_filter_ctx c = ctx.get();
+
+  std::vector<std::string> arches;
+  if (p.contains("architectures") && !p["architectures"].is_null()) {
+    if (!p["architectures"].is_array()) return InvalidArgumentError(w + ": architectures is not a list");
+    for (const json& a : p["architectures"]) {
+      if (!a.is_string()) return InvalidArgumentError(w + ": architectures: not a string");
+      arches.push_back(a.get<std::string>());
+    }
+  } else if (p.contains("archMap") && p["archMap"].is_array()) {
+    // Docker's own profile: the native architecture's entry and its sub-architectures.
+    for (const json& m : p["archMap"]) {
+      if (!m.is_object() || !m.contains("architecture") || !m["architecture"].is_string()) {
+        return InvalidArgumentError(w + ": archMap entry without architecture");
+      }
+      BLD_ASSIGN_OR_RETURN(uint32_t a, ArchFromName(m["architecture"], w + ": archMap"));
+      if (a != seccomp_arch_native()) continue;
+      arches.push_back(m["architecture"]);
+      if (m.contains("subArchitectures") && m["subArchitectures"].is_array()) {
+        for (const json& s : m["subArchitectures"]) {
+          if (s.is_string()) arches.push_back(s.get<std::string>());
+        }
+      }
+    }
+  }
+  for (const std::string& a : arches) {
+    BLD_ASSIGN_OR_RETURN(uint32_t arch, ArchFromName(a, w + ": architectures"));
+    int rc = seccomp_arch_add(c, arch);
+    if (rc < 0 && rc != -EEXIST) return PosixError(w + ": add architecture " + a, -rc);
+  }
+
+  if (p.contains("syscalls") && !p["syscalls"].is_null()) {
+    if (!p["syscalls"].is_array()) return InvalidArgumentError(w + ": syscalls is not a list");
+    size_t i = 0;
+    for (const json& e : p["syscalls"]) {
+      std::string where = w + ": syscalls[" + std::to_string(i++) + "]";
+      if (!e.is_object()) return InvalidArgumentError(where + ": not an object");
+      for (const auto& [k, v] : e.items()) {
+        if (k != "names" && k != "name" && k != "action" && k != "errnoRet" && k != "args" &&
+            k != "includes" && k != "excludes" && k != "comment") {
+          return InvalidArgumentError(where + ": field \"" + k + "\" is not supported");
+        }
+      }
+      if (!e.contains("action")) return InvalidArgumentError(where + ": no action");
+      BLD_ASSIGN_OR_RETURN(bool selected, Selected(e, caps, where));
+      if (!selected) continue;
+      BLD_ASSIGN_OR_RETURN(uint32_t action,
+                           ParseAction(e["action"], e.contains("errnoRet") ? &e["errnoRet"] : nullptr,
+                                       EPERM, where));
+      std::vector<std::string> names;
+      if (e.contains("name")) {
+        if (!e["name"].is_string()) return InvalidArgumentError(where + ": name is not a string");
+        names.push_back(e["name"]);
+      }
+      if (e.contains("names")) {
+        if (!e["names"].is_array()) return InvalidArgumentError(where + ": names is not a list");
+        for (const json& n : e["names"]) {
+          if (!n.is_string()) return InvalidArgumentError(where + ": names: not a string");
+          names.push_back(n.get<std::string>());
+        }
+      }
+      std::vector<scmp_arg_cmp> args;
+      if (e.contains("args") && !e["args"].is_null()) {
+        if (!e["args"].is_array()) return InvalidArgumentError(where + ": args is not a list");
+        for (const json& a : e["args"]) {
+          if (!a.is_object() || !a.contains("index") || !a["index"].is_number_unsigned() ||
+              a["index"].get<uint64_t>() > 5 || !a.contains("value") ||
+              !a["value"].is_number_unsigned() || !a.contains("op")) {
+            return InvalidArgumentError(where + ": args: want {index 0-5, value, valueTwo, op}");
+          }
+          uint64_t two = 0;
+          if (a.contains("valueTwo")) {
+            if (!a["valueTwo"].is_number_unsigned()) {
+              return InvalidArgumentError(where + ": args: valueTwo is not a non-negative number");
+            }
+            two = a["valueTwo"].get<uint64_t>();
+          }
+          BLD_ASSIGN_OR_RETURN(scmp_compare op, ParseOp(a["op"], where + ": args"));
+          args.push_back(scmp_arg_cmp{a["index"].get<unsigned>(), op, a["value"].get<uint64_t>(), two});
+        }
+      }
+      // Distinct indices: one rule, ANDed; repeated ones: one rule per argument, ORed (runc).
+      bool distinct = true;
+      for (size_t x = 0; x < args.size(); ++x) {
+        for (size_t y = x + 1; y < args.size(); ++y) distinct &= args[x].arg != args[y].arg;
+      }
+      for (const std::string& name : names) {
+        int nr = seccomp_syscall_resolve_name(name.c_str());
+        if (nr == __NR_SCMP_ERROR) continue;  // unknown here (newer than libseccomp)
+        if (distinct) {
+          BLD_TRY(AddProfileRule(c, default_action, action, nr, args, where + " " + name));
+        } else {
+          for (const scmp_arg_cmp& a : args) {
+            BLD_TRY(AddProfileRule(c, default_action, action, nr, {a}, where + " " + name));
+          }
+        }
+      }
+    }
+  }
+  return ExportBpf(c);
 }
 
 }  // namespace bld::runner

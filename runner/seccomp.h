@@ -8,6 +8,8 @@
 
 #include <linux/filter.h>
 
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/error.h"
@@ -25,6 +27,20 @@ Result<std::vector<sock_filter>> BuildDefaultSeccompFilter(CapabilitySet caps);
 // every `bld run`. The cache file is named by a digest of the profile, the libseccomp
 // version and `caps`; one that does not read back as a whole program is rebuilt.
 Result<std::vector<sock_filter>> CachedDefaultSeccompFilter(CapabilitySet caps);
+// Compiles a seccomp profile in Docker's JSON format (moby/profiles/seccomp): defaultAction
+// and defaultErrnoRet (for the default action; a rule's SCMP_ACT_ERRNO without errnoRet is
+// EPERM, as runc); architectures (SCMP_ARCH_*; with archMap, the native one's
+// subArchitectures); syscalls[] with names (or name), action, errnoRet, args[] of
+// {index, value, valueTwo, op} and includes/excludes {caps, arches, minKernel}, judged against
+// `caps`, this machine's architecture and kernel. Args on distinct indices are ANDed in one
+// rule; several on one index give one rule each (ORed), as runc does. Names this libseccomp
+// does not know are skipped (as runc). Actions: SCMP_ACT_ALLOW, _ERRNO, _KILL, _KILL_THREAD,
+// _KILL_PROCESS, _TRAP, _LOG; anything else (_NOTIFY, _TRACE) is an error naming it. Errors
+// name `what` (the file) and the field.
+Result<std::vector<sock_filter>> CompileSeccompProfile(std::string_view json,
+                                                       const std::string& what,
+                                                       CapabilitySet caps);
+
 // Directory for compiled filters (created when first written); "" = memory only (default).
 void SetSeccompCacheDir(std::string dir);
 

@@ -7,6 +7,7 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -122,6 +123,34 @@ SetupOp SymlinkOp(std::string dir, std::string name, std::string link) {
   op.data = std::move(name);
   op.source = std::move(link);
   return op;
+}
+
+// The host's device nodes under /dev, as runc's HostDevices: pts, ptmx, shm, mqueue, fd are
+// bld's own; the default nodes are bound already.
+std::vector<std::string> HostDeviceNodes() {
+  std::vector<std::string> out;
+  std::vector<std::string> dirs = {"/dev"};
+  while (!dirs.empty() && out.size() < 4096) {
+    std::string dir = std::move(dirs.back());
+    dirs.pop_back();
+    auto entries = ListDir(dir);
+    if (!entries.ok()) continue;
+    for (const std::string& name : *entries) {
+      std::string path = dir + "/" + name;
+      if (dir == "/dev" && (name == "pts" || name == "ptmx" || name == "shm" ||
+                            name == "mqueue" || name == "fd" ||
+                            std::find(std::begin(kDevices), std::end(kDevices), name) !=
+                                std::end(kDevices))) {
+        continue;
+      }
+      struct stat st;
+      if (lstat(path.c_str(), &st) != 0) continue;
+      if (S_ISDIR(st.st_mode)) dirs.push_back(path);
+      else if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) out.push_back(path);
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 std::string HostResolvConf() {
@@ -264,8 +293,10 @@ Result<SetupPlan> BuildSetupPlan(const Spec& spec, const std::string& etc_dir) {
 
   // Capabilities, limited to our bounding set (capset cannot grant more).
   plan.last_cap = LastCap();
+  std::vector<std::string> cap_add = spec.cap_add;
+  if (spec.privileged) cap_add.insert(cap_add.begin(), "ALL");
   BLD_ASSIGN_OR_RETURN(plan.capabilities,
-                       ComputeCapabilities(spec.cap_add, spec.cap_drop, plan.last_cap));
+                       ComputeCapabilities(cap_add, spec.cap_drop, plan.last_cap));
   for (int cap = 0; cap <= plan.last_cap; ++cap) {
     if (prctl(PR_CAPBSET_READ, cap, 0, 0, 0) == 0) {
       CapabilitySet bit = CapabilitySet{1} << cap;
@@ -282,8 +313,14 @@ Result<SetupPlan> BuildSetupPlan(const Spec& spec, const std::string& etc_dir) {
   }
   for (int cap = 0; cap <= plan.last_cap; ++cap) plan.cap_names.push_back(CapabilityName(cap));
   plan.no_new_privileges = spec.no_new_privileges;
-  plan.seccomp = spec.seccomp;
-  if (spec.seccomp) {
+  plan.seccomp = spec.seccomp && !spec.privileged;
+  plan.privileged = spec.privileged;
+  if (plan.seccomp && !spec.seccomp_profile.empty()) {
+    auto text = ReadFile(spec.seccomp_profile);
+    if (!text.ok()) return text.error().Wrap("seccomp profile");
+    BLD_ASSIGN_OR_RETURN(plan.seccomp_filter,
+                         CompileSeccompProfile(*text, spec.seccomp_profile, plan.capabilities));
+  } else if (plan.seccomp) {
     BLD_ASSIGN_OR_RETURN(plan.seccomp_filter, CachedDefaultSeccompFilter(plan.capabilities));
   }
 
@@ -329,7 +366,7 @@ Result<SetupPlan> BuildSetupPlan(const Spec& spec, const std::string& etc_dir) {
   if ((plan.user_namespace || !InInitialUserNamespace()) && !plan.new_network) {
     // sysfs can only be mounted by the owner of the network namespace: bind the host's.
     SetupOp sys = MountOp("/sys", "/sys", "", MS_BIND | MS_REC, "", C::kDir);
-    sys.read_only = true;
+    sys.read_only = !spec.privileged;
     plan.ops.push_back(sys);
     // The recursive bind brings the host's cgroup mounts along: hide them.
     SetupOp cgroup;
@@ -339,7 +376,32 @@ Result<SetupPlan> BuildSetupPlan(const Spec& spec, const std::string& etc_dir) {
     cgroup.fs_magic = SYSFS_MAGIC;
     plan.ops.push_back(cgroup);
   } else {
-    plan.ops.push_back(MountOp("sysfs", "/sys", "sysfs", kNoSuidDevExec | MS_RDONLY, "", C::kDir));
+    plan.ops.push_back(MountOp("sysfs", "/sys", "sysfs",
+                               kNoSuidDevExec | (spec.privileged ? 0 : MS_RDONLY), "", C::kDir));
+  }
+  switch (spec.cgroup_namespace) {
+    case CgroupNamespaceMode::kAuto: {
+      struct statfs sfs;
+      plan.cgroup_namespace =
+          statfs("/sys/fs/cgroup", &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC;
+      break;
+    }
+    case CgroupNamespaceMode::kPrivate: plan.cgroup_namespace = true; break;
+    case CgroupNamespaceMode::kHost: plan.cgroup_namespace = false; break;
+  }
+  if (plan.cgroup_namespace) {
+    // The container's own cgroup as /, read-only (writable with --privileged), as Docker on v2.
+    SetupOp cg = MountOp("cgroup2", "/sys/fs/cgroup", "cgroup2",
+                         kNoSuidDevExec | (spec.privileged ? 0 : MS_RDONLY), "", C::kNone);
+    cg.links = L::kRefuseAll;
+    plan.ops.push_back(cg);
+  }
+  if (spec.privileged) {
+    // Every device node of the host's /dev (as Docker's --privileged), bound in; the device
+    // policy is off (Container::Start).
+    for (const std::string& dev : HostDeviceNodes()) {
+      plan.ops.push_back(MountOp(dev, dev, "", MS_BIND, "", C::kFile));
+    }
   }
 
   for (size_t i = own_begin; i < plan.ops.size(); ++i) plan.ops[i].links = L::kRefuseAll;
@@ -419,7 +481,7 @@ Result<SetupPlan> BuildSetupPlan(const Spec& spec, const std::string& etc_dir) {
     }
   }
 
-  if (spec.mask_paths) {
+  if (spec.mask_paths && !spec.privileged) {
     auto magic = [](const char* p) {
       return std::string_view(p).starts_with("/proc/") ? PROC_SUPER_MAGIC : SYSFS_MAGIC;
     };

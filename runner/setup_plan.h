@@ -57,6 +57,7 @@ struct SetupPlan {
   std::string rootfs;  // absolute, no symlinks
   std::string hostname;
   bool new_network = false;
+  bool cgroup_namespace = false;  // unshare(CLONE_NEWCGROUP) once in the container's cgroup
   bool user_namespace = false;
   std::vector<IdMapping> uid_maps, gid_maps;
   std::vector<SetupOp> ops;
@@ -79,6 +80,7 @@ struct SetupPlan {
   std::vector<std::string> cap_names;  // index = capability, for messages
   bool no_new_privileges = true;
   bool seccomp = true;
+  bool privileged = false;  // Spec::privileged: no device policy
   std::vector<sock_filter> seccomp_filter;
 
   // Process.

@@ -68,6 +68,13 @@ struct Device {
   std::string permissions = "rwm";  // a subset of r, w, m
 };
 
+enum class CgroupNamespaceMode {
+  kAuto,     // as Docker: private on a cgroup v2 host, the host's on v1/hybrid
+  kPrivate,  // a new cgroup namespace (rooted at the container's cgroup) and a read-only
+             // cgroup2 mount on /sys/fs/cgroup
+  kHost,     // the caller's cgroup namespace
+};
+
 struct Spec {
   // The container's root directory on the host. Required.
   std::string rootfs;
@@ -103,8 +110,15 @@ struct Spec {
   bool no_new_privileges = false;
   // The default seccomp allow-list (see seccomp.h); false = unconfined.
   bool seccomp = true;
+  // With `seccomp`: a profile file in Docker's JSON format to use instead of the default
+  // (CompileSeccompProfile in seccomp.h); empty = the default profile.
+  std::string seccomp_profile;
   // Masked and read-only /proc and /sys paths (Docker's lists); false = none.
   bool mask_paths = true;
+  // Docker's --privileged: every capability in bld's bounding set (cap_drop still applies),
+  // no seccomp, no masked or read-only paths, /sys writable, every host device node in /dev
+  // and no device policy. Overrides `seccomp` and `mask_paths`.
+  bool privileged = false;
   // Bind generated /etc/hosts, /etc/hostname and /etc/resolv.conf (written to a temp dir on
   // /dev/shm; the container may modify its copies). Missing files are created in the rootfs.
   bool etc_files = true;
@@ -112,10 +126,11 @@ struct Spec {
   std::optional<std::string> etc_hosts;
   std::optional<std::string> etc_resolv_conf;
 
+  CgroupNamespaceMode cgroup_namespace = CgroupNamespaceMode::kAuto;
   std::vector<Rlimit> rlimits;  // others are inherited
   CgroupLimits limits;
-  // Parent of the container's cgroup, relative to each hierarchy's root ("/bld").
-  // Empty = the calling process's own cgroup.
+  // Parent of the container's cgroup, relative to each hierarchy's root ("/bld"), created
+  // when missing; "." and ".." are refused. Empty = the calling process's own cgroup.
   std::string cgroup_parent;
 
   // false (as Docker): the command itself is PID 1. true: PID 1 is bld-init, a separate

@@ -278,6 +278,28 @@ TEST_P(HostileTest, NoNewPrivilegesStopsSetuid) {
       {"--security-opt", "no-new-privileges"}));
 }
 
+// --security-opt seccomp=PROFILE.json: Docker's profile format, in place of the default. This
+// one allows everything but mkdir/mkdirat (EXDEV); a bad profile is refused naming the file.
+TEST_P(HostileTest, SeccompProfileFromFile) {
+  if (GetParam().via == Via::kBuild) GTEST_SKIP() << "--security-opt is a bld run flag";
+  std::string profile = case_->path() + "/profile.json";
+  ASSERT_TRUE(WriteFileAtomic(profile,
+                              R"({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+                                 {"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO",
+                                  "errnoRet": 18}]})")
+                  .ok());
+  ExpectContained(Attack("set -e\ngrep -q '^Seccomp:[[:space:]]*2' /proc/self/status\n"
+                         "mkdir /tmp/x 2>/tmp/err && exit 9\ngrep -q 'cross-device' /tmp/err\n"
+                         "touch /tmp/y\n",
+                         {"--security-opt", "seccomp=" + profile}));
+  ASSERT_TRUE(WriteFileAtomic(profile, R"({"defaultAction": "SCMP_ACT_NOTIFY"})").ok());
+  auto r = bld::testing::Run(
+      Bld({"run", "--rm", "--security-opt", "seccomp=" + profile, "busybox", "true"}));
+  EXPECT_EQ(r.exit_code, 125) << r.err;
+  EXPECT_NE(r.err.find(profile), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("SCMP_ACT_NOTIFY is not supported"), std::string::npos) << r.err;
+}
+
 // Classic: fds of the caller leak into the container (bld runs with fd 7 on a host dir).
 TEST_P(HostileTest, CallerFdsDoNotLeak) {
   ExpectContained(Attack(
@@ -352,6 +374,81 @@ TEST_P(HostileTest, ForkBombBoundedByPidsLimit) {
       "n=0; while read p; do n=$((n+1)); done < /tmp/pids; echo \"forked $n\"\n"
       "[ $n -gt 5 ] && [ $n -le 32 ]",
       {"--pids-limit", "32"}));
+}
+
+// The default is not privileged: a bounded capability set, seccomp in filter mode, /sys and
+// /proc/sys read-only, /proc/kcore masked, none of the host's other devices.
+TEST_P(HostileTest, DefaultIsNotPrivileged) {
+  ExpectContained(Attack(
+      "set -e\n"
+      "grep -q '^Seccomp:[[:space:]]*2' /proc/self/status\n"
+      "grep -q '^CapEff:[[:space:]]*00000000a80425fb' /proc/self/status\n"
+      "grep -E ' /sys (ro|rw),' /proc/self/mountinfo | grep -q ' /sys ro,'\n"
+      "grep -q ' /proc/sys ro,' /proc/self/mountinfo\n"
+      "[ -z \"$(head -c 1 /proc/kcore 2>/dev/null)\" ]\n"
+      "[ ! -e /dev/loop-control ] && [ ! -e /dev/kmsg ]\n"));
+}
+
+// --privileged grants what it says in --help: every capability, no seccomp, /sys and /proc
+// writable, nothing masked, the host's device nodes, openable.
+TEST_P(HostileTest, PrivilegedGrantsEverything) {
+  if (GetParam().via == Via::kBuild) GTEST_SKIP() << "--privileged is a bld run flag";
+  if (access("/dev/loop-control", F_OK) != 0) GTEST_SKIP() << "no /dev/loop-control here";
+  std::string caps = "0";
+  {
+    // Every capability of the bounding set bld has (the test's own).
+    auto status = ReadFile("/proc/self/status");
+    ASSERT_TRUE(status.ok());
+    size_t at = status->find("CapBnd:");
+    ASSERT_NE(at, std::string::npos);
+    caps = status->substr(at + 7, status->find('\n', at) - at - 7);
+    caps.erase(0, caps.find_first_not_of(" \t"));
+  }
+  auto r = Attack(
+      "set -e\n"
+      "grep -q '^Seccomp:[[:space:]]*0' /proc/self/status\n"
+      "grep -q '^CapEff:[[:space:]]*" + caps + "' /proc/self/status\n"
+      "grep -q ' /sys rw,' /proc/self/mountinfo\n"
+      "grep ' /proc/sys ' /proc/self/mountinfo && exit 9\n"
+      "[ -n \"$(cat /proc/interrupts)\" ]\n"
+      "[ -c /dev/loop-control ] && [ -c /dev/kmsg ]\n"
+      "head -c 0 /dev/kmsg\n"
+      "/probe sys unshare-mnt && exit 9 || true\n",
+      {"--privileged"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("CONTAINED"), std::string::npos) << r.out << r.err;
+}
+
+// --cgroup-parent puts the container's cgroup under the named one (v1 here: every hierarchy
+// with a limit); a parent that climbs out of the hierarchy root is refused.
+TEST_P(HostileTest, CgroupParentPlacesTheContainer) {
+  if (GetParam().via == Via::kBuild) GTEST_SKIP() << "--cgroup-parent is a bld run flag";
+  if (!IsDirectory("/sys/fs/cgroup/pids")) GTEST_SKIP() << "no v1 pids hierarchy here";
+  auto r = bld::testing::Run(Bld({"run", "--rm", "--cgroup-parent", "/bld-hostile-parent",
+                                  "--pids-limit", "16", "busybox", "sh", "-c",
+                                  "grep pids /proc/self/cgroup; cat /sys/fs/cgroup/pids/pids.max "
+                                  "2>/dev/null; true"}));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find(":pids:/bld-hostile-parent/bld-"), std::string::npos) << r.out;
+  rmdir("/sys/fs/cgroup/pids/bld-hostile-parent");
+  auto bad = bld::testing::Run(
+      Bld({"run", "--rm", "--cgroup-parent", "/x/../..", "--pids-limit", "16", "busybox", "true"}));
+  EXPECT_EQ(bad.exit_code, 125) << bad.err;
+  EXPECT_NE(bad.err.find("cgroup parent \"/x/../..\""), std::string::npos) << bad.err;
+}
+
+// --cgroupns private (the default on v2 hosts): the container's cgroup is its /, and
+// /sys/fs/cgroup is a read-only cgroup2 mount it cannot create cgroups or agents in.
+TEST_P(HostileTest, PrivateCgroupNamespaceReadOnly) {
+  if (GetParam().via == Via::kBuild) GTEST_SKIP() << "--cgroupns is a bld run flag";
+  ExpectContained(Attack(
+      "set -e\n"
+      "grep -q '^0::/$' /proc/self/cgroup\n"
+      "grep -v '^0::/$' /proc/self/cgroup | grep -v ':/$' && exit 9\n"
+      "grep -q ' /sys/fs/cgroup ro,.* - cgroup2 ' /proc/self/mountinfo\n"
+      "mkdir /sys/fs/cgroup/escape 2>/dev/null && exit 9\n"
+      "[ -e /sys/fs/cgroup/cgroup.procs ]\n",
+      {"--cgroupns", "private", "--pids-limit", "20"}));
 }
 
 // Acceptance 2: exit codes come through, with and without an init.
