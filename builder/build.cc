@@ -799,11 +799,21 @@ Result<BuildResult> Build(const BuildOptions& options_in) {
   int jobs =
       options.jobs > 0 ? options.jobs : static_cast<int>(std::thread::hardware_concurrency());
   if (jobs < 1) jobs = 1;
+  {
+    int planned = 1 + static_cast<int>(options.outputs.size()) +
+                  (options.push ? static_cast<int>(options.tags.size()) : 0);
+    for (int i : plan.order) {
+      planned += 1;
+      for (const PlanStep& st : plan.stages.at(i).steps) planned += st.layer ? 1 : 0;
+    }
+    progress.SetPlanned(planned);
+  }
   Executor executor(session, plan);
   BLD_TRY(executor.Run(jobs));
   WarnUnusedBuildArgs(plan, options, progress);
 
   // Export: compression and SOURCE_DATE_EPOCH are applied here, not in the steps' keys.
+  int export_id = progress.Start("exporting to image");
   ImageState image = executor.TakeBuilt(plan.target);
   for (const auto& [k, v] : options.labels) image.config.config->labels[k] = v;
   ExportOptions eo;
@@ -832,7 +842,11 @@ Result<BuildResult> Build(const BuildOptions& options_in) {
   result.image_id = m.config.digest;
   result.steps_run = session.steps_run();
   result.steps_cached = session.steps_cached();
+  progress.Info(export_id, "writing image " + result.image_id.str() + " done");
+  for (const auto& n : names) progress.Info(export_id, "naming to " + n + " done");
+  progress.Done(export_id);
   BLD_TRY(WriteOutputs(*store, options, manifest, names, progress));
+  progress.Finish(true);
   return result;
 }
 
