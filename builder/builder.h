@@ -88,6 +88,12 @@ struct BuildOptions {
   bool explain = false;
   ProgressMode progress = ProgressMode::kAuto;
   std::vector<OutputSpec> outputs;
+  // --squash: the layers above the base image merged into one (history kept, the merged
+  // steps marked empty_layer but the last).
+  bool squash = false;
+  // --format docker: a Docker v2s2 manifest and config (and Docker layer media types)
+  // instead of OCI.
+  bool docker_format = false;
   bool push = false;
   bool tls_verify = true;  // for pulls and pushes
   // Where progress is written (stderr by default).

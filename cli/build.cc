@@ -29,6 +29,8 @@ struct BuildFlags {
   std::string iidfile;
   std::vector<std::string> outputs;
   bool push = false;
+  bool squash = false;
+  std::string format = "oci";
   std::string compression;
   std::vector<std::string> allow;
   std::string source_date_epoch;
@@ -125,6 +127,12 @@ Result<builder::BuildOptions> MakeOptions(const GlobalOptions& g, const BuildFla
     o.outputs.push_back(out);
   }
   o.push = f.push;
+  o.squash = f.squash;
+  if (f.format == "docker") {
+    o.docker_format = true;
+  } else if (f.format != "oci") {
+    return InvalidArgumentError("--format " + f.format + ": expected oci or docker");
+  }
   o.tls_verify = f.tls_verify;
   if (o.push && o.tags.empty()) return InvalidArgumentError("--push needs at least one -t NAME");
   return o;
@@ -211,6 +219,10 @@ Command MakeBuildCommand() {
         app->add_option("-o,--output", f->outputs,
                         "type=oci|docker|local|registry,dest=PATH|name=REF (repeatable)");
         app->add_flag("--push", f->push, "Push every -t name after the build");
+        app->add_flag("--squash", f->squash,
+                      "Merge the layers above the base image into one layer");
+        app->add_option("--format", f->format,
+                        "Image manifest and config format: oci|docker (Docker v2s2)");
         app->add_option("--compression", f->compression,
                         "Layer compression: gzip|zstd|none (every layer, converted at export; "
                         "default: new layers gzip, base layers as stored)");
