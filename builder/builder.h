@@ -63,7 +63,7 @@ struct BuildOptions {
   // into a temporary directory first.)
   std::string context_dir;
   // The Dockerfile: `dockerfile_text` if set (for -f -), else the file at
-  // `dockerfile_path` ("" = <context>/Dockerfile).
+  // `dockerfile_path` ("" = <context>/Dockerfile, else Containerfile, else dockerfile).
   std::string dockerfile_path;
   std::optional<std::string> dockerfile_text;
   std::vector<std::string> tags;

@@ -41,6 +41,10 @@ struct BuildFlags {
   int jobs = 0;
   bool explain = false;
   bool tls_verify = true;
+  // docker's/buildah's defaults that are bld's fixed behaviour: only `true` is accepted.
+  bool rm = true;
+  bool force_rm = true;
+  bool layers = true;
   std::string context;
 };
 
@@ -71,10 +75,12 @@ Result<builder::BuildOptions> MakeOptions(const GlobalOptions& g, const BuildFla
   o.platform = f.platform;
   for (const auto& l : f.labels) {
     size_t eq = l.find('=');
-    if (eq == std::string::npos || eq == 0) {
-      return InvalidArgumentError("--label " + l + ": expected KEY=VALUE");
+    if (eq == 0 || l.empty()) return InvalidArgumentError("--label " + l + ": expected KEY[=VALUE]");
+    if (eq == std::string::npos) {
+      o.labels[l] = "";  // as docker: KEY alone is an empty label
+    } else {
+      o.labels[l.substr(0, eq)] = l.substr(eq + 1);
     }
-    o.labels[l.substr(0, eq)] = l.substr(eq + 1);
   }
   if (f.compression.empty()) {
     // Unset: base layers as stored, new layers gzip.
@@ -125,6 +131,19 @@ Result<builder::BuildOptions> MakeOptions(const GlobalOptions& g, const BuildFla
   for (const auto& s : f.outputs) {
     BLD_ASSIGN_OR_RETURN(auto out, builder::ParseOutputSpec(s));
     o.outputs.push_back(out);
+  }
+  if (!f.rm) {
+    return InvalidArgumentError(
+        "--rm=false is not supported: bld keeps no intermediate containers");
+  }
+  if (!f.force_rm) {
+    return InvalidArgumentError(
+        "--force-rm=false is not supported: bld always removes a failed step's container");
+  }
+  if (!f.layers) {
+    return InvalidArgumentError(
+        "--layers=false is not supported: bld always caches each step's layer "
+        "(--no-cache runs every step)");
   }
   o.push = f.push;
   o.squash = f.squash;
@@ -184,8 +203,6 @@ int RunBuild(const GlobalOptions& g, const BuildFlags& f) {
     o->dockerfile_text = *text;
   } else if (!f.file.empty()) {
     o->dockerfile_path = f.file;
-  } else if (!o->dockerfile_text) {
-    o->dockerfile_path = JoinPath(o->context_dir, "Dockerfile");
   }
   auto r = builder::Build(*o);
   if (!r.ok()) return ReportError(r.error(), kExitFailure);
@@ -206,7 +223,8 @@ Command MakeBuildCommand() {
       "build", "Build an image from a Dockerfile", [](CLI::App* app, const GlobalOptions* g) {
         auto f = std::make_shared<BuildFlags>();
         app->add_option("-t,--tag", f->tags, "Name the image (repeatable)");
-        app->add_option("-f,--file", f->file, "Dockerfile (default CONTEXT/Dockerfile; - = stdin)");
+        app->add_option("-f,--file", f->file, "Dockerfile (default CONTEXT/Dockerfile, else Containerfile, else dockerfile; "
+                        "- = stdin)");
         app->add_option("--build-arg", f->build_args,
                         "Set a build argument K=V (K alone: from the environment)");
         app->add_option("--target", f->target, "Build this stage");
@@ -214,7 +232,8 @@ Command MakeBuildCommand() {
         app->add_flag("--pull", f->pull, "Pull base images even when they are in the store");
         app->add_option("--platform", f->platform,
                         "Target platform (only the host's: linux/amd64)");
-        app->add_option("--label", f->labels, "Add a label K=V to the image (repeatable)");
+        app->add_option("--label", f->labels,
+                        "Add a label K=V to the image (K alone: empty value; repeatable)");
         app->add_option("--iidfile", f->iidfile, "Write the image ID to this file");
         app->add_option("-o,--output", f->outputs,
                         "type=oci|docker|local|registry,dest=PATH|name=REF (repeatable)");
@@ -241,6 +260,16 @@ Command MakeBuildCommand() {
         app->add_flag("--explain", f->explain, "Say which input changed for each cache miss");
         app->add_flag("--tls-verify{true}", f->tls_verify,
                       "Verify TLS for pulls and pushes (--tls-verify=false allows HTTP)")
+            ->default_val(true);
+        app->add_flag("--rm{true}", f->rm,
+                      "Accepted: bld never keeps intermediate containers (=false is an error)")
+            ->default_val(true);
+        app->add_flag("--force-rm{true}", f->force_rm,
+                      "Accepted: bld removes a failed step's container too (=false is an error)")
+            ->default_val(true);
+        app->add_flag("--layers{true}", f->layers,
+                      "Accepted: bld caches every step's layer (=false is an error; "
+                      "see --no-cache)")
             ->default_val(true);
         app->add_option("CONTEXT", f->context, "Build context directory, or - for a tar on stdin")
             ->required();

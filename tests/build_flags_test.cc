@@ -124,6 +124,90 @@ TEST_F(BuildFlagsTest, UnsupportedValuesAreErrors) {
   EXPECT_NE(r.err.find("not supported"), std::string::npos) << r.err;
 }
 
+TEST_F(BuildFlagsTest, ContainerfileAndLowercaseDockerfileDefaults) {
+  Write("Containerfile", "FROM busybox\nRUN echo containerfile > /which\n");
+  Write("dockerfile", "FROM busybox\nRUN echo lower > /which\n");
+  auto run = [&](const std::string& id) {
+    return RunBld(root_, {"run", "--rm", id, "cat", "/which"}).out;
+  };
+  auto r = RunBld(root_, {"build", "-q", ctx_});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(run(Trim(r.out)), "containerfile\n");
+  ASSERT_EQ(unlink((ctx_ + "/Containerfile").c_str()), 0);
+  r = RunBld(root_, {"build", "-q", ctx_});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(run(Trim(r.out)), "lower\n");
+  // Dockerfile wins over both.
+  Write("Dockerfile", "FROM busybox\nRUN echo upper > /which\n");
+  Write("Containerfile", "FROM busybox\nRUN echo containerfile > /which\n");
+  r = RunBld(root_, {"build", "-q", ctx_});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(run(Trim(r.out)), "upper\n");
+}
+
+TEST_F(BuildFlagsTest, ContainerignoreWhenNoDockerignore) {
+  Write("Dockerfile", "FROM busybox\nCOPY . /ctx\nRUN ls -A /ctx | sort > /seen\n");
+  Write("keep.txt", "k\n");
+  Write("drop.txt", "d\n");
+  Write(".containerignore", "drop.txt\n");
+  auto r = RunBld(root_, {"build", "-q", ctx_});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(RunBld(root_, {"run", "--rm", Trim(r.out), "cat", "/seen"}).out,
+            ".containerignore\nDockerfile\nkeep.txt\n");
+  // .dockerignore takes precedence.
+  Write(".dockerignore", "keep.txt\n");
+  r = RunBld(root_, {"build", "-q", ctx_});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(RunBld(root_, {"run", "--rm", Trim(r.out), "cat", "/seen"}).out,
+            ".containerignore\n.dockerignore\nDockerfile\ndrop.txt\n");
+}
+
+TEST_F(BuildFlagsTest, LabelKeyAloneAndBuildArgFromEnvironment) {
+  Write("Dockerfile", "FROM busybox\nARG FROMENV\nRUN echo \"$FROMENV\" > /arg\n");
+  setenv("BLD_TEST_FROMENV", "env-value", 1);
+  auto r = RunBld(root_, {"build", "-q", "--label", "bare", "--label", "k=v", "--build-arg",
+                          "FROMENV", ctx_});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // FROMENV is not in the environment under that name: the ARG stays empty.
+  EXPECT_EQ(RunBld(root_, {"run", "--rm", Trim(r.out), "cat", "/arg"}).out, "\n");
+  auto in = RunBld(root_, {"inspect", Trim(r.out)});
+  auto j = nlohmann::json::parse(in.out)[0];
+  EXPECT_EQ(j["ImageConfig"]["config"]["Labels"]["bare"], "") << in.out;
+  EXPECT_EQ(j["ImageConfig"]["config"]["Labels"]["k"], "v") << in.out;
+  std::vector<std::string> argv = {testing::BldBinary(), "--root", root_, "build", "-q",
+                                   "--build-arg", "FROMENV", ctx_};
+  auto env = testing::Run({"env", "FROMENV=from-the-env", "sh", "-c",
+                           "\"$0\" \"$@\"", argv[0], argv[1], argv[2], argv[3], argv[4],
+                           argv[5], argv[6], argv[7]});
+  ASSERT_EQ(env.exit_code, 0) << env.err;
+  EXPECT_EQ(RunBld(root_, {"run", "--rm", Trim(env.out), "cat", "/arg"}).out, "from-the-env\n");
+  EXPECT_EQ(RunBld(root_, {"build", "--label", "=v", ctx_}).exit_code, 2);
+}
+
+TEST_F(BuildFlagsTest, UnusedBuildArgIsWarnedAbout) {
+  Write("Dockerfile", "FROM busybox\nARG USED\nRUN echo $USED\n");
+  auto r = RunBld(root_, {"build", "--progress", "plain", "--build-arg", "USED=1", "--build-arg",
+                          "NOTUSED=2", ctx_});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("build arg NOTUSED was not consumed"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("build arg USED was not consumed"), std::string::npos) << r.err;
+}
+
+TEST_F(BuildFlagsTest, RmForceRmLayersAreAcceptedOnlyAsBldBehaves) {
+  Write("Dockerfile", "FROM busybox\nRUN true\n");
+  auto ok = RunBld(root_, {"build", "-q", "--rm", "--force-rm", "--layers", "--rm=true", ctx_});
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  for (const char* flag : {"--rm=false", "--force-rm=false", "--layers=false"}) {
+    auto r = RunBld(root_, {"build", "-q", flag, ctx_});
+    EXPECT_EQ(r.exit_code, 2) << flag;
+    EXPECT_NE(r.err.find("not supported"), std::string::npos) << flag << ": " << r.err;
+  }
+  auto help = RunBld(root_, {"build", "--help"});
+  EXPECT_NE(help.out.find("--force-rm"), std::string::npos) << help.out;
+  EXPECT_NE(help.out.find("bld never keeps intermediate containers"), std::string::npos)
+      << help.out;
+}
+
 TEST_F(BuildFlagsTest, AddFromUrlWithChecksum) {
   if (!testing::HaveProgram("python3")) GTEST_SKIP() << "needs python3 for an HTTP server";
   std::string www = tmp_->path() + "/www";
