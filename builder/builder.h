@@ -25,6 +25,7 @@
 #include "oci/descriptor.h"
 #include "oci/digest.h"
 #include "oci/media_types.h"
+#include "runner/spec.h"
 
 namespace bld::builder {
 
@@ -88,6 +89,10 @@ struct BuildOptions {
   bool explain = false;
   ProgressMode progress = ProgressMode::kAuto;
   std::vector<OutputSpec> outputs;
+  // --ulimit NAME=SOFT[:HARD] and --add-host HOST:IP for every RUN step (not in the
+  // cache key, as in docker).
+  std::vector<runner::Rlimit> ulimits;
+  std::vector<std::pair<std::string, std::string>> add_hosts;  // {host, ip}
   // --squash: the layers above the base image merged into one (history kept, the merged
   // steps marked empty_layer but the last).
   bool squash = false;

@@ -208,6 +208,34 @@ TEST_F(BuildFlagsTest, RmForceRmLayersAreAcceptedOnlyAsBldBehaves) {
       << help.out;
 }
 
+TEST_F(BuildFlagsTest, UlimitAndAddHostActInRunSteps) {
+  Write("Dockerfile",
+        "FROM busybox\n"
+        "RUN ulimit -Sn > /soft; ulimit -Hn > /hard; grep myhost /etc/hosts > /hosts\n");
+  auto r = RunBld(root_, {"build", "-q", "--no-cache", "--ulimit", "nofile=512:1024",
+                          "--add-host", "myhost:10.1.2.3", "--add-host", "v6host=[fd00::1]",
+                          ctx_});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::string id = Trim(r.out);
+  EXPECT_EQ(RunBld(root_, {"run", "--rm", id, "cat", "/soft", "/hard"}).out, "512\n1024\n");
+  EXPECT_EQ(RunBld(root_, {"run", "--rm", id, "cat", "/hosts"}).out, "10.1.2.3\tmyhost\n");
+  // Without the flags the step sees neither.
+  r = RunBld(root_, {"build", "-q", "--no-cache", ctx_});
+  EXPECT_NE(r.exit_code, 0);  // grep finds no myhost
+  for (const std::vector<std::string>& bad :
+       {std::vector<std::string>{"--ulimit", "bogus=1"}, {"--ulimit", "nofile=2048:1024"},
+        {"--ulimit", "nofile=x"}, {"--add-host", "nohost"}, {"--add-host", "h:999.1.1.1"},
+        {"--add-host", "h:host-gateway"}, {"--memory", "1g"}, {"--memory-swap", "1g"},
+        {"--cpu-shares", "512"}, {"--cpus", "1"}}) {
+    std::vector<std::string> args = {"build"};
+    args.insert(args.end(), bad.begin(), bad.end());
+    args.push_back(ctx_);
+    auto e = RunBld(root_, args);
+    EXPECT_EQ(e.exit_code, 2) << bad[0] << " " << bad[1] << ": " << e.err;
+    EXPECT_NE(e.err.find(bad[0]), std::string::npos) << e.err;
+  }
+}
+
 TEST_F(BuildFlagsTest, AddFromUrlWithChecksum) {
   if (!testing::HaveProgram("python3")) GTEST_SKIP() << "needs python3 for an HTTP server";
   std::string www = tmp_->path() + "/www";
