@@ -154,9 +154,9 @@ Result<std::unique_ptr<BuildContext>> BuildContext::Open(const std::string& dir,
     auto r = ReadFile(parser::DockerfileIgnorePath(dockerfile_path));
     if (r.ok()) specific = *r;
   }
-  // .dockerignore, else podman's .containerignore.
-  auto r = ReadFile(JoinPath(dir, ".dockerignore"));
-  if (!r.ok() && r.error().Is(ErrorCode::kNotFound)) r = ReadFile(JoinPath(dir, ".containerignore"));
+  // .containerignore (podman/buildah) wins over .dockerignore when both exist.
+  auto r = ReadFile(JoinPath(dir, ".containerignore"));
+  if (!r.ok()) r = ReadFile(JoinPath(dir, ".dockerignore"));
   if (r.ok()) root = *r;
   std::shared_ptr<const parser::IgnoreMatcher> matcher;
   auto content = parser::SelectIgnoreFile(specific, root);

@@ -43,10 +43,7 @@ struct BuildFlags {
   int jobs = 0;
   bool explain = false;
   bool tls_verify = true;
-  // docker's/buildah's defaults that are bld's fixed behaviour: only `true` is accepted.
-  bool rm = true;
-  bool force_rm = true;
-  bool layers = true;
+  bool rm = true, force_rm = true, layers = true;  // bld's fixed behaviour; =false is refused
   std::vector<std::string> ulimits;
   std::vector<std::string> add_hosts;
   // RUN-step cgroup limits: not supported by bld build (an error when given).
@@ -134,10 +131,11 @@ Result<builder::BuildOptions> MakeOptions(const GlobalOptions& g, const BuildFla
   o.pull = f.pull;
   o.platform = f.platform;
   for (const auto& l : f.labels) {
+    // `--label KEY` alone is KEY with an empty value, as docker and buildah.
     size_t eq = l.find('=');
-    if (eq == 0 || l.empty()) return InvalidArgumentError("--label " + l + ": expected KEY[=VALUE]");
+    if (eq == 0 || l.empty()) return InvalidArgumentError("--label " + l + ": missing key");
     if (eq == std::string::npos) {
-      o.labels[l] = "";  // as docker: KEY alone is an empty label
+      o.labels[l] = "";
     } else {
       o.labels[l.substr(0, eq)] = l.substr(eq + 1);
     }
@@ -192,19 +190,6 @@ Result<builder::BuildOptions> MakeOptions(const GlobalOptions& g, const BuildFla
     BLD_ASSIGN_OR_RETURN(auto out, builder::ParseOutputSpec(s));
     o.outputs.push_back(out);
   }
-  if (!f.rm) {
-    return InvalidArgumentError(
-        "--rm=false is not supported: bld keeps no intermediate containers");
-  }
-  if (!f.force_rm) {
-    return InvalidArgumentError(
-        "--force-rm=false is not supported: bld always removes a failed step's container");
-  }
-  if (!f.layers) {
-    return InvalidArgumentError(
-        "--layers=false is not supported: bld always caches each step's layer "
-        "(--no-cache runs every step)");
-  }
   for (const auto& u : f.ulimits) {
     BLD_ASSIGN_OR_RETURN(auto r, ParseUlimit(u));
     o.ulimits.push_back(r);
@@ -231,6 +216,14 @@ Result<builder::BuildOptions> MakeOptions(const GlobalOptions& g, const BuildFla
     return InvalidArgumentError("--format " + f.format + ": expected oci or docker");
   }
   o.tls_verify = f.tls_verify;
+  // docker's --rm/--force-rm and buildah's --layers name what bld always does: every RUN's
+  // container is removed whatever its outcome, and every step is cached as a layer.
+  if (!f.rm || !f.force_rm) {
+    return InvalidArgumentError(std::string(f.rm ? "--force-rm" : "--rm") +
+                                "=false: bld cannot keep intermediate containers (it always removes "
+                                "them)");
+  }
+  if (!f.layers) return InvalidArgumentError("--layers=false: bld always caches every step");
   if (o.push && o.tags.empty()) return InvalidArgumentError("--push needs at least one -t NAME");
   return o;
 }
@@ -281,7 +274,7 @@ int RunBuild(const GlobalOptions& g, const BuildFlags& f) {
     o->dockerfile_text = *text;
   } else if (!f.file.empty()) {
     o->dockerfile_path = f.file;
-  }
+  }  // else builder::Build picks the default file in the context.
   auto r = builder::Build(*o);
   if (!r.ok()) return ReportError(r.error(), kExitFailure);
   if (!f.iidfile.empty()) {
@@ -301,8 +294,7 @@ Command MakeBuildCommand() {
       "build", "Build an image from a Dockerfile", [](CLI::App* app, const GlobalOptions* g) {
         auto f = std::make_shared<BuildFlags>();
         app->add_option("-t,--tag", f->tags, "Name the image (repeatable)");
-        app->add_option("-f,--file", f->file, "Dockerfile (default CONTEXT/Dockerfile, else Containerfile, else dockerfile; "
-                        "- = stdin)");
+        app->add_option("-f,--file", f->file, "Dockerfile (default CONTEXT/Dockerfile, else Containerfile, dockerfile, containerfile; - = stdin)");
         app->add_option("--build-arg", f->build_args,
                         "Set a build argument K=V (K alone: from the environment)");
         app->add_option("--target", f->target, "Build this stage");
@@ -310,8 +302,7 @@ Command MakeBuildCommand() {
         app->add_flag("--pull", f->pull, "Pull base images even when they are in the store");
         app->add_option("--platform", f->platform,
                         "Target platform (only the host's: linux/amd64)");
-        app->add_option("--label", f->labels,
-                        "Add a label K=V to the image (K alone: empty value; repeatable)");
+        app->add_option("--label", f->labels, "Add a label K=V (or K, empty value) to the image (repeatable)");
         app->add_option("--iidfile", f->iidfile, "Write the image ID to this file");
         app->add_option("-o,--output", f->outputs,
                         "type=oci|docker|local|registry,dest=PATH|name=REF (repeatable)");
@@ -348,14 +339,13 @@ Command MakeBuildCommand() {
         app->add_option("--cpu-shares", f->cpu_shares, "Not supported (an error)");
         app->add_option("--cpus", f->cpus, "Not supported (an error): RUN CPU limit");
         app->add_flag("--rm{true}", f->rm,
-                      "Accepted: bld never keeps intermediate containers (=false is an error)")
+                      "Accepted: bld always removes intermediate containers (=false is an error)")
             ->default_val(true);
         app->add_flag("--force-rm{true}", f->force_rm,
-                      "Accepted: bld removes a failed step's container too (=false is an error)")
+                      "Accepted: bld removes intermediate containers even on failure")
             ->default_val(true);
         app->add_flag("--layers{true}", f->layers,
-                      "Accepted: bld caches every step's layer (=false is an error; "
-                      "see --no-cache)")
+                      "Accepted: bld always caches every step (=false is an error)")
             ->default_val(true);
         app->add_option("CONTEXT", f->context, "Build context directory, or - for a tar on stdin")
             ->required();

@@ -1,5 +1,7 @@
 // bld run [flags] IMAGE [CMD [ARG...]]: run a command in a new container from an image.
 #include <fcntl.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -13,8 +15,12 @@
 #include "cli/commands.h"
 #include "cli/containers.h"
 #include "oci/image.h"
+#include "oci/reference.h"
+#include "registry/client.h"
+#include "registry/pull.h"
 #include "runner/detach.h"
 #include "runner/runner.h"
+#include "runner/seccomp.h"
 #include "snapshot/snapshotter.h"
 #include "snapshot/unpack.h"
 
@@ -24,10 +30,17 @@ namespace {
 
 struct RunFlags {
   bool rm = false, detach = false, interactive = false, tty = false, read_only = false;
+  bool init = false;
+  std::vector<std::string> security_opts, devices;
   std::string name, workdir, user, entrypoint, hostname, network = "host", memory, cpus;
   bool entrypoint_set = false;
   int64_t pids_limit = 0;
   std::vector<std::string> env, env_files, volumes, tmpfs, cap_add, cap_drop;
+  std::string pull = "missing";
+  // Parsed only to say that they are not supported yet.
+  std::vector<std::string> publish;
+  bool publish_all = false;
+  std::string restart;
   std::string image;
   std::vector<std::string> command;
 };
@@ -201,11 +214,98 @@ Result<runner::Spec> MakeSpec(const RunFlags& f, const oci::Image& image, const 
   }
   if (f.pids_limit > 0) spec.limits.pids = f.pids_limit;
   spec.tty = f.tty;
+  spec.init = f.init;
+  for (const std::string& d : f.devices) {
+    // HOST[:CONTAINER][:PERMISSIONS], as Docker.
+    runner::Device dev;
+    size_t c1 = d.find(':');
+    dev.host_path = d.substr(0, c1);
+    if (c1 != std::string::npos) {
+      std::string rest = d.substr(c1 + 1);
+      size_t c2 = rest.find(':');
+      if (c2 != std::string::npos) {
+        dev.container_path = rest.substr(0, c2);
+        dev.permissions = rest.substr(c2 + 1);
+      } else if (!rest.empty() && rest[0] == '/') {
+        dev.container_path = rest;
+      } else {
+        dev.permissions = rest;
+      }
+    }
+    if (dev.host_path.empty() || dev.host_path[0] != '/') {
+      return InvalidArgumentError("invalid --device \"" + d + "\": want HOST[:CONTAINER][:rwm]");
+    }
+    spec.devices.push_back(std::move(dev));
+  }
+  for (const std::string& o : f.security_opts) {
+    // Docker's spellings: no-new-privileges[=|:true|false], seccomp=unconfined|PROFILE.
+    size_t sep = o.find_first_of("=:");
+    std::string key = o.substr(0, sep), value = sep == std::string::npos ? "" : o.substr(sep + 1);
+    if (key == "no-new-privileges") {
+      if (value.empty() || value == "true") spec.no_new_privileges = true;
+      else if (value == "false") spec.no_new_privileges = false;
+      else return InvalidArgumentError("--security-opt " + o + ": want true or false");
+    } else if (key == "seccomp" && o[sep] == '=') {
+      if (value == "unconfined") {
+        spec.seccomp = false;
+      } else {
+        return InvalidArgumentError("--security-opt " + o +
+                                  ": seccomp profiles from a file are not supported yet (the "
+                                  "default profile, or seccomp=unconfined)");
+      }
+    } else {
+      return InvalidArgumentError("--security-opt " + o +
+                                  " is not supported (no-new-privileges[=true|false], "
+                                  "seccomp=unconfined)");
+    }
+  }
   spec.id = id.substr(0, 12);
   return spec;
 }
 
+// Flags docker has that bld does not implement yet: an error, never a silent no-op.
+Status CheckUnsupported(const RunFlags& f) {
+  if (!f.publish.empty() || f.publish_all) {
+    return InvalidArgumentError(std::string(f.publish_all ? "-P/--publish-all" : "-p/--publish") +
+                              " is not supported yet (bld run has no private network; the "
+                              "container shares the host's with --network host)");
+  }
+  if (!f.restart.empty() && f.restart != "no") {
+    return InvalidArgumentError("--restart " + f.restart + " is not supported yet");
+  }
+  return Ok();
+}
+
+// --pull: always pulls; missing pulls when the image is not in the store (as docker run);
+// never uses only the store.
+Status PullForRun(const oci::Store& store, const RunFlags& f) {
+  if (f.pull == "never") return Ok();
+  if (f.pull == "missing") {
+    auto lock = store.LockShared();
+    if (!lock.ok()) return lock.error();
+    auto local = oci::ResolveImage(store, f.image);
+    if (local.ok() || local.error().code() != ErrorCode::kNotFound) return Ok();
+  }
+  auto ref = oci::Reference::Parse(f.image);
+  if (!ref.ok()) {
+    // An ID or an invalid name: nothing a registry could give.
+    if (f.pull == "always") return ref.error().Wrap("--pull always " + f.image);
+    return Ok();
+  }
+  if (f.pull == "missing") {
+    std::fprintf(stderr, "Unable to find image '%s' locally\n", f.image.c_str());
+  }
+  registry::ClientOptions o;
+  BLD_ASSIGN_OR_RETURN(auto client, registry::Client::Create(ref->domain(), std::move(o)));
+  registry::PullOptions options;
+  options.progress = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
+  auto r = registry::Pull(*client, store, *ref, options);
+  if (!r.ok()) return r.error().Wrap("pull " + ref->str());
+  return Ok();
+}
+
 int RunContainer(const GlobalOptions& g, const RunFlags& f) {
+  if (Status s = CheckUnsupported(f); !s.ok()) return ReportError(s.error(), kExitBldFailed);
   if (f.detach && f.tty) {
     return ReportError(InvalidArgumentError("-d with -t is not supported (no attach yet)"),
                        kExitBldFailed);
@@ -215,9 +315,14 @@ int RunContainer(const GlobalOptions& g, const RunFlags& f) {
                        kExitBldFailed);
   }
   std::string root = StoreRoot(g);
+  // The compiled seccomp program survives this process (it costs ms per run to compile).
+  runner::SetSeccompCacheDir(root + "/cache/seccomp");
   auto store = OpenStore(g);
   if (!store.ok()) return ReportError(store.error(), kExitBldFailed);
   SweepAutoRemoved(root);
+  if (Status s = PullForRun(**store, f); !s.ok()) {
+    return ReportError(s.error().Wrap("run"), kExitBldFailed);
+  }
 
   ContainerRecord record;
   record.id = RandomHex(64);
@@ -276,6 +381,18 @@ int RunContainer(const GlobalOptions& g, const RunFlags& f) {
       if (!s.ok()) return fail(s.error().Wrap("mount the container's root filesystem"));
     }
   } else {
+    // The root filesystem is mounted in a mount namespace of this process and the
+    // container alone: if bld is SIGKILLed, the kernel drops the mount with the last of
+    // them (the container dies with us: PDEATHSIG), and the next command sweeps the
+    // container's directory. Without the privilege for a namespace, the mount is on the
+    // host's table and the sweep unmounts it.
+    if (unshare(CLONE_NEWNS) == 0) {
+      if (mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) != 0) {
+        return fail(ErrnoError("make the run's mount namespace a slave"));
+      }
+    } else if (errno != EPERM) {
+      return fail(ErrnoError("unshare a mount namespace for the container's root filesystem"));
+    }
     auto m = snapshot::ScopedMount::Create(*mounts, rootfs);
     if (!m.ok()) return fail(m.error().Wrap("mount the container's root filesystem"));
     mounted = std::move(*m);
@@ -329,6 +446,9 @@ Command MakeRunCommand() {
             app->add_flag("-d,--detach", f->detach, "Run in the background and print the ID");
             app->add_flag("-i,--interactive", f->interactive, "Keep stdin attached");
             app->add_flag("-t,--tty", f->tty, "Allocate a pseudo-terminal");
+            app->add_flag("--init", f->init,
+                          "Run an init as PID 1 that forwards signals and reaps zombies "
+                          "(default: the command is PID 1)");
             app->add_option("--name", f->name, "Container name");
             app->add_option("-e,--env", f->env, "Set K=V (or pass K from our environment)");
             app->add_option("--env-file", f->env_files, "Read K=V lines from a file");
@@ -347,11 +467,23 @@ Command MakeRunCommand() {
             app->add_flag("--read-only", f->read_only, "Mount the root filesystem read-only");
             app->add_option("--cap-add", f->cap_add, "Add a capability");
             app->add_option("--cap-drop", f->cap_drop, "Drop a capability");
+            app->add_option("--pull", f->pull,
+                            "Pull the image: always, missing (default: when not in the store) "
+                            "or never")
+                ->check(CLI::IsMember({"always", "missing", "never"}));
+            app->add_option("-p,--publish", f->publish, "Publish a port (not supported yet)");
+            app->add_flag("-P,--publish-all", f->publish_all,
+                          "Publish all exposed ports (not supported yet)");
+            app->add_option("--restart", f->restart, "Restart policy (only \"no\" is supported)");
+            app->add_option("--device", f->devices,
+                            "Add a host device: HOST[:CONTAINER][:rwm]");
+            app->add_option("--security-opt", f->security_opts,
+                            "no-new-privileges[=true|false] (default false: setuid works), "
+                            "seccomp=unconfined (default: Docker's profile)");
             app->add_option("IMAGE", f->image, "Image to run")->required();
+            // Everything after the image belongs to the container's command (cli/flags.cc
+            // puts a "--" before the image).
             app->add_option("COMMAND", f->command, "Command and arguments");
-            // Everything after the image belongs to the container's command.
-            app->positionals_at_end();
-            app->prefix_command();
             return [g, f]() { return RunContainer(*g, *f); };
           }};
 }

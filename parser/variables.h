@@ -12,6 +12,7 @@
 // Pure: no I/O.
 #pragma once
 
+#include <map>
 #include <set>
 #include <string>
 #include <string_view>
@@ -44,11 +45,14 @@ class StageVariables final {
   StageVariables(const std::vector<std::string>& image_env, EnvMap meta_values, EnvMap build_args,
                  EnvMap predefined = {}, char escape_token = '\\');
 
-  // ARG inside the stage (declares, in order).
-  Status Declare(const ArgInstruction& arg);
+  // ARG inside the stage (declares, in order). Returns each name with the value it got
+  // (build arg, expanded default or global value; nullopt for none): BuildKit's history
+  // entry "ARG foo=bar unset".
+  Result<std::vector<ArgDecl>> Declare(const ArgInstruction& arg);
   // ENV: every key and value expands with the variables as they were before
-  // this instruction (Docker's rule), then they are set in order.
-  Status SetEnv(const EnvInstruction& env);
+  // this instruction (Docker's rule), then they are set in order. Returns the pairs as
+  // set (for the history entry: "ENV x=1:2", not the pairs re-expanded afterwards).
+  Result<std::vector<KeyValue>> SetEnv(const EnvInstruction& env);
 
   // Expands one word (quotes removed, variables substituted), e.g. a COPY source.
   Result<std::string> Expand(std::string_view word) const;
@@ -61,12 +65,19 @@ class StageVariables final {
   // Expands every key and value of ENV/LABEL-like pairs.
   Result<std::vector<KeyValue>> ExpandPairs(const std::vector<KeyValue>& pairs) const;
 
-  // What expansions see: ARGs overlaid by ENV.
-  EnvMap Visible() const;
+  // What expansions see: ARGs overlaid by ENV. Kept up to date by Declare and SetEnv, so that
+  // each instruction costs O(log n), not a rebuild of the whole map (a Dockerfile of 10,000
+  // ENV lines is linear).
+  const EnvMap& Visible() const { return visible_; }
   // The image config Env ("K=V"), base image first, updated by SetEnv.
   const std::vector<std::string>& Env() const { return env_; }
   // The environment of a RUN: Env() plus declared ARGs that ENV does not override.
   std::vector<std::string> RunEnv() const;
+  // "k=v" for every ARG declared so far, with or without a value, in the order of first
+  // declaration (a re-declaration keeps the place, takes the new value); the value as the
+  // stage sees it (ENV wins), "" for none. The build args of RUN's history entry, as
+  // BuildKit's runCommandString writes them: "RUN |2 foo=bar2 bar=123 ...".
+  std::vector<std::string> HistoryArgs() const;
   // Declared ARGs with a value, in declaration order (for cache keys).
   const std::vector<std::pair<std::string, std::string>>& Args() const { return args_; }
   // --build-arg names some ARG of this stage (or a meta ARG) consumed.
@@ -77,7 +88,11 @@ class StageVariables final {
   ShellWordOptions Options() const;
 
   std::vector<std::string> env_;
+  EnvMap env_map_;  // env_ as a map (a later duplicate key wins, as BuildEnvMap)
+  std::map<std::string, size_t, std::less<>> env_index_;  // key -> its first entry in env_
+  EnvMap visible_;  // args_ overlaid by env_map_
   std::vector<std::pair<std::string, std::string>> args_;
+  std::vector<std::string> declared_;  // every ARG name, in order of first declaration
   EnvMap meta_values_;
   EnvMap build_args_;
   EnvMap predefined_;

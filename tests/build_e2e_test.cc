@@ -6,11 +6,13 @@
 //    "config": {subset of the config's "config" object},
 //    "image": {subset of the whole image config (author, history length...)},
 //    "history_contains": [created_by strings that some history entry has],
+//    "env": {variables for bld}, "cwd": "bld's working directory ({dir}: the case's)",
 //    "run": [{"cmd": [...], "stdout": "exact", "contains": "substring", "exit": N}]}
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 
 #include "base/file.h"
@@ -60,7 +62,8 @@ void ExpectSubset(const nlohmann::json& want, const nlohmann::json& got, const s
 class BuildCaseTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    if (!testing::IsRoot()) GTEST_SKIP() << "bld build needs root (overlay mounts, namespaces)";
+    // BLD_TEST_ROOTLESS: run as an unprivileged user by tests/rootless_e2e_test.cc.
+    if (!testing::IsRoot() && !std::getenv("BLD_TEST_ROOTLESS")) GTEST_SKIP() << "bld build needs root";
     auto d = TempDir::Create("", "bld-build-e2e-");
     ASSERT_TRUE(d.ok());
     root_ = std::make_unique<TempDir>(std::move(*d));
@@ -97,7 +100,25 @@ TEST_P(BuildCaseTest, Builds) {
     args.push_back(s);
   }
   args.push_back(dir);
-  auto r = RunBld(root(), args);
+  // "env": variables for bld, "cwd": its working directory ("{dir}" allowed).
+  CommandResult r;
+  if (spec.contains("env") || spec.contains("cwd")) {
+    std::vector<std::string> argv = {"env"};
+    if (spec.contains("cwd")) {
+      std::string cwd = spec["cwd"].get<std::string>();
+      if (cwd == "{dir}") cwd = dir;
+      argv.insert(argv.end(), {"-C", cwd});
+    }
+    const nlohmann::json env = spec.value("env", nlohmann::json::object());
+    for (auto& [k, v] : env.items()) {
+      argv.push_back(k + "=" + v.get<std::string>());
+    }
+    argv.insert(argv.end(), {testing::BldBinary(), "--root", root()});
+    argv.insert(argv.end(), args.begin(), args.end());
+    r = testing::Run(argv);
+  } else {
+    r = RunBld(root(), args);
+  }
   if (spec.contains("error")) {
     EXPECT_NE(r.exit_code, 0) << r.err;
     EXPECT_NE(r.err.find(spec["error"].get<std::string>()), std::string::npos) << r.err;
