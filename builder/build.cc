@@ -26,7 +26,9 @@
 #include "oci/reference.h"
 #include "registry/client.h"
 #include "registry/pull.h"
+#include "snapshot/apply.h"
 #include "snapshot/compression.h"
+#include "snapshot/mount.h"
 #include "snapshot/unpack.h"
 
 namespace bld::builder {
@@ -738,6 +740,70 @@ void WarnUnusedBuildArgs(const BuildPlan& plan, const BuildOptions& options, Pro
   }
 }
 
+// --squash: the layers of `image` above its base image applied, in order, onto the base's
+// snapshot through a mount (whiteouts delete, as in a container), then diffed into one layer.
+Status SquashLayers(Session& s, ImageState& image, oci::Compression compression) {
+  size_t base = image.base_layers;
+  if (image.layers.size() <= base + 1) return Ok();  // nothing to merge
+  std::vector<oci::Descriptor> base_layers(image.layers.begin(), image.layers.begin() + base);
+  std::vector<oci::Digest> base_ids(image.config.diff_ids.begin(),
+                                    image.config.diff_ids.begin() + base);
+  std::string parent;
+  if (base > 0) {
+    BLD_ASSIGN_OR_RETURN(parent, snapshot::Unpack(s.store(), base_layers, base_ids, s.snapshotter()));
+  }
+  const std::string active = "bld-squash-" + RandomHex(16);
+  BLD_ASSIGN_OR_RETURN(auto mounts, s.snapshotter().Prepare(active, parent));
+  struct RemoveActive {
+    snapshot::Snapshotter& sn;
+    const std::string& key;
+    ~RemoveActive() { (void)sn.Remove(key); }
+  } remove_active{s.snapshotter(), active};
+  {
+    BLD_ASSIGN_OR_RETURN(TempDir dir, TempDir::Create("", "bld-squash-"));
+    BLD_ASSIGN_OR_RETURN(auto mounted, snapshot::ScopedMount::Create(mounts, dir.path()));
+    for (size_t i = base; i < image.layers.size(); ++i) {
+      const oci::Descriptor& l = image.layers[i];
+      oci::Compression c;
+      if (!oci::LayerCompression(l.media_type, &c)) {
+        return InvalidArgumentError("--squash: unsupported layer media type " + l.media_type);
+      }
+      BLD_ASSIGN_OR_RETURN(UniqueFd blob, s.store().OpenBlob(l.digest));
+      snapshot::ApplyOptions ao;
+      ao.whiteouts = snapshot::WhiteoutStyle::kDelete;
+      ao.compression = c;
+      ao.expected_diff_id = image.config.diff_ids[i];
+      ao.expected_digest = l.digest;
+      auto r = snapshot::ApplyFd(blob.get(), dir.path(), ao);
+      if (!r.ok()) return r.error().Wrap("--squash: apply layer " + l.digest.str());
+    }
+    BLD_TRY(mounted.Release());
+  }
+  snapshot::DiffOptions dopt;
+  dopt.compression = compression;
+  BLD_ASSIGN_OR_RETURN(auto diff, s.snapshotter().Diff(active, dopt, s.store()));
+  image.layers = std::move(base_layers);
+  image.config.diff_ids = std::move(base_ids);
+  if (diff.entries > 0) {
+    image.layers.push_back(diff.descriptor);
+    image.config.diff_ids.push_back(diff.diff_id);
+  }
+  // History: one non-empty entry per layer; the last layer step above the base stands
+  // for the merged layer.
+  size_t seen = 0;
+  std::optional<size_t> last;
+  for (size_t i = 0; i < image.config.history.size(); ++i) {
+    auto& h = image.config.history[i];
+    if (h.empty_layer) continue;
+    if (++seen > base) {
+      h.empty_layer = true;
+      last = i;
+    }
+  }
+  if (last && diff.entries > 0) image.config.history[*last].empty_layer = false;
+  return Ok();
+}
+
 }  // namespace
 
 // ---- Build --------------------------------------------------------------------
@@ -808,13 +874,26 @@ Result<BuildResult> Build(const BuildOptions& options_in) {
   int jobs =
       options.jobs > 0 ? options.jobs : static_cast<int>(std::thread::hardware_concurrency());
   if (jobs < 1) jobs = 1;
+  {
+    int planned = 1 + static_cast<int>(options.outputs.size()) +
+                  (options.push ? static_cast<int>(options.tags.size()) : 0);
+    for (int i : plan.order) {
+      planned += 1;
+      for (const PlanStep& st : plan.stages.at(i).steps) planned += st.layer ? 1 : 0;
+    }
+    progress.SetPlanned(planned);
+  }
   Executor executor(session, plan);
   BLD_TRY(executor.Run(jobs));
   WarnUnusedBuildArgs(plan, options, progress);
 
   // Export: compression and SOURCE_DATE_EPOCH are applied here, not in the steps' keys.
+  int export_id = progress.Start("exporting to image");
   ImageState image = executor.TakeBuilt(plan.target);
   for (const auto& [k, v] : options.labels) image.config.config->labels[k] = v;
+  if (options.squash) {
+    BLD_TRY(SquashLayers(session, image, options.compression.value_or(oci::Compression::kGzip)));
+  }
   ExportOptions eo;
   eo.compression = options.compression;
   eo.source_date_epoch = options.source_date_epoch;
@@ -822,8 +901,21 @@ Result<BuildResult> Build(const BuildOptions& options_in) {
                                                    image.config.diff_ids, image.base_layers, eo));
   image.layers = std::move(exported.layers);
   image.config.diff_ids = std::move(exported.diff_ids);
-  BLD_ASSIGN_OR_RETURN(oci::Descriptor manifest,
-                       oci::WriteImage(*store, image.config, image.layers));
+  if (options.docker_format) {
+    for (auto& l : image.layers) {
+      oci::Compression c;
+      if (!oci::LayerCompression(l.media_type, &c) || c == oci::Compression::kNone) {
+        return InvalidArgumentError("--format docker: layer " + l.digest.str() + " (" +
+                                    l.media_type +
+                                    ") has no Docker v2s2 media type; use --compression gzip");
+      }
+      l.media_type = std::string(oci::DockerLayerMediaType(c));
+    }
+  }
+  BLD_ASSIGN_OR_RETURN(
+      oci::Descriptor manifest,
+      oci::WriteImage(*store, image.config, image.layers,
+                      options.docker_format ? oci::kMediaTypeDockerManifest : std::string_view()));
   std::vector<oci::TagEntry> tags;
   std::vector<std::string> names;
   for (const auto& t : options.tags) {
@@ -841,7 +933,11 @@ Result<BuildResult> Build(const BuildOptions& options_in) {
   result.image_id = m.config.digest;
   result.steps_run = session.steps_run();
   result.steps_cached = session.steps_cached();
+  progress.Info(export_id, "writing image " + result.image_id.str() + " done");
+  for (const auto& n : names) progress.Info(export_id, "naming to " + n + " done");
+  progress.Done(export_id);
   BLD_TRY(WriteOutputs(*store, options, manifest, names, progress));
+  progress.Finish(true);
   return result;
 }
 

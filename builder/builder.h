@@ -25,6 +25,7 @@
 #include "oci/descriptor.h"
 #include "oci/digest.h"
 #include "oci/media_types.h"
+#include "runner/spec.h"
 
 namespace bld::builder {
 
@@ -63,7 +64,7 @@ struct BuildOptions {
   // into a temporary directory first.)
   std::string context_dir;
   // The Dockerfile: `dockerfile_text` if set (for -f -), else the file at
-  // `dockerfile_path` ("" = <context>/Dockerfile).
+  // `dockerfile_path` ("" = <context>/Dockerfile, else Containerfile, else dockerfile).
   std::string dockerfile_path;
   std::optional<std::string> dockerfile_text;
   std::vector<std::string> tags;
@@ -88,6 +89,16 @@ struct BuildOptions {
   bool explain = false;
   ProgressMode progress = ProgressMode::kAuto;
   std::vector<OutputSpec> outputs;
+  // --ulimit NAME=SOFT[:HARD] and --add-host HOST:IP for every RUN step (not in the
+  // cache key, as in docker).
+  std::vector<runner::Rlimit> ulimits;
+  std::vector<std::pair<std::string, std::string>> add_hosts;  // {host, ip}
+  // --squash: the layers above the base image merged into one (history kept, the merged
+  // steps marked empty_layer but the last).
+  bool squash = false;
+  // --format docker: a Docker v2s2 manifest and config (and Docker layer media types)
+  // instead of OCI.
+  bool docker_format = false;
   bool push = false;
   bool tls_verify = true;  // for pulls and pushes
   // Where progress is written (stderr by default).

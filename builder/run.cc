@@ -502,6 +502,8 @@ Status LowerRun(StageRun& run, const parser::Instruction& ins, const parser::Run
     spec.user = user;
     spec.network = network == "none" ? runner::NetworkMode::kNone : runner::NetworkMode::kHost;
     spec.hostname = "bld";
+    spec.rlimits = s.options().ulimits;
+    spec.extra_hosts = s.options().add_hosts;
     spec.init = true;  // reaps what the step leaves behind; exec'd, never a fork of bld
     BLD_ASSIGN_OR_RETURN(UniqueFd root, OpenRoot(rootfs));
     Stubs stubs;

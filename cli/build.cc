@@ -1,7 +1,9 @@
 // bld build [-t NAME]... [-f FILE|-] [...] CONTEXT|-: build an image from a
 // Dockerfile (see builder/builder.h). Progress goes to stderr; the image ID is
 // printed last on stdout.
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -29,6 +31,8 @@ struct BuildFlags {
   std::string iidfile;
   std::vector<std::string> outputs;
   bool push = false;
+  bool squash = false;
+  std::string format = "oci";
   std::string compression;
   std::vector<std::string> allow;
   std::string source_date_epoch;
@@ -40,8 +44,66 @@ struct BuildFlags {
   bool explain = false;
   bool tls_verify = true;
   bool rm = true, force_rm = true, layers = true;  // bld's fixed behaviour; =false is refused
+  std::vector<std::string> ulimits;
+  std::vector<std::string> add_hosts;
+  // RUN-step cgroup limits: not supported by bld build (an error when given).
+  std::string memory, memory_swap, cpu_shares, cpus;
   std::string context;
 };
+
+// --ulimit NAME=SOFT[:HARD] (docker's names; -1 or "unlimited" for no limit).
+Result<runner::Rlimit> ParseUlimit(const std::string& s) {
+  static const std::map<std::string, int> kNames = {
+      {"core", RLIMIT_CORE},       {"cpu", RLIMIT_CPU},         {"data", RLIMIT_DATA},
+      {"fsize", RLIMIT_FSIZE},     {"locks", RLIMIT_LOCKS},     {"memlock", RLIMIT_MEMLOCK},
+      {"msgqueue", RLIMIT_MSGQUEUE}, {"nice", RLIMIT_NICE},     {"nofile", RLIMIT_NOFILE},
+      {"nproc", RLIMIT_NPROC},     {"rss", RLIMIT_RSS},         {"rtprio", RLIMIT_RTPRIO},
+      {"rttime", RLIMIT_RTTIME},   {"sigpending", RLIMIT_SIGPENDING}, {"stack", RLIMIT_STACK}};
+  size_t eq = s.find('=');
+  auto it = kNames.find(s.substr(0, eq));
+  if (eq == std::string::npos || it == kNames.end()) {
+    return InvalidArgumentError("--ulimit " + s + ": expected NAME=SOFT[:HARD] with NAME one of "
+                                "core, cpu, data, fsize, locks, memlock, msgqueue, nice, nofile, "
+                                "nproc, rss, rtprio, rttime, sigpending, stack");
+  }
+  auto num = [&](const std::string& v) -> Result<uint64_t> {
+    if (v == "-1" || v == "unlimited") return static_cast<uint64_t>(RLIM_INFINITY);
+    if (v.empty() || v.size() > 19 || v.find_first_not_of("0123456789") != std::string::npos) {
+      return InvalidArgumentError("--ulimit " + s + ": " + (v.empty() ? "missing" : v) +
+                                  " is not a number");
+    }
+    return std::stoull(v);
+  };
+  std::string vals = s.substr(eq + 1);
+  size_t colon = vals.find(':');
+  runner::Rlimit r;
+  r.resource = it->second;
+  BLD_ASSIGN_OR_RETURN(r.soft, num(vals.substr(0, colon)));
+  r.hard = r.soft;
+  if (colon != std::string::npos) {
+    BLD_ASSIGN_OR_RETURN(r.hard, num(vals.substr(colon + 1)));
+  }
+  if (r.soft > r.hard) return InvalidArgumentError("--ulimit " + s + ": soft limit above hard");
+  return r;
+}
+
+// --add-host HOST:IP (or HOST=IP); the IP may be IPv6.
+Result<std::pair<std::string, std::string>> ParseAddHost(const std::string& s) {
+  size_t sep = s.find_first_of(":=");
+  std::string host = s.substr(0, sep), ip = sep == std::string::npos ? "" : s.substr(sep + 1);
+  if (ip.size() > 2 && ip.front() == '[' && ip.back() == ']') ip = ip.substr(1, ip.size() - 2);
+  if (ip == "host-gateway") {
+    return InvalidArgumentError("--add-host " + s + ": host-gateway is not supported "
+                                "(RUN steps share the host's network)");
+  }
+  unsigned char buf[16];
+  bool valid_ip = inet_pton(AF_INET, ip.c_str(), buf) == 1 || inet_pton(AF_INET6, ip.c_str(), buf) == 1;
+  bool valid_host = !host.empty() && host.find_first_of(" \t\r\n#") == std::string::npos;
+  if (!valid_ip || !valid_host) {
+    return InvalidArgumentError("--add-host " + s + ": expected HOST:IP");
+  }
+  return std::make_pair(host, ip);
+}
 
 Result<int64_t> ParseEpoch(const std::string& s, const char* what) {
   if (s.empty() || s.find_first_not_of("0123456789") != std::string::npos || s.size() > 18) {
@@ -128,7 +190,31 @@ Result<builder::BuildOptions> MakeOptions(const GlobalOptions& g, const BuildFla
     BLD_ASSIGN_OR_RETURN(auto out, builder::ParseOutputSpec(s));
     o.outputs.push_back(out);
   }
+  for (const auto& u : f.ulimits) {
+    BLD_ASSIGN_OR_RETURN(auto r, ParseUlimit(u));
+    o.ulimits.push_back(r);
+  }
+  for (const auto& h : f.add_hosts) {
+    BLD_ASSIGN_OR_RETURN(auto p, ParseAddHost(h));
+    o.add_hosts.push_back(p);
+  }
+  for (const auto& [flag, v] : {std::pair<const char*, const std::string*>{"--memory", &f.memory},
+                                {"--memory-swap", &f.memory_swap},
+                                {"--cpu-shares", &f.cpu_shares},
+                                {"--cpus", &f.cpus}}) {
+    if (!v->empty()) {
+      return InvalidArgumentError(std::string(flag) +
+                                  " is not supported by bld build: RUN steps run without "
+                                  "cgroup limits (bld run has --memory and --cpus)");
+    }
+  }
   o.push = f.push;
+  o.squash = f.squash;
+  if (f.format == "docker") {
+    o.docker_format = true;
+  } else if (f.format != "oci") {
+    return InvalidArgumentError("--format " + f.format + ": expected oci or docker");
+  }
   o.tls_verify = f.tls_verify;
   // docker's --rm/--force-rm and buildah's --layers name what bld always does: every RUN's
   // container is removed whatever its outcome, and every step is cached as a layer.
@@ -221,6 +307,10 @@ Command MakeBuildCommand() {
         app->add_option("-o,--output", f->outputs,
                         "type=oci|docker|local|registry,dest=PATH|name=REF (repeatable)");
         app->add_flag("--push", f->push, "Push every -t name after the build");
+        app->add_flag("--squash", f->squash,
+                      "Merge the layers above the base image into one layer");
+        app->add_option("--format", f->format,
+                        "Image manifest and config format: oci|docker (Docker v2s2)");
         app->add_option("--compression", f->compression,
                         "Layer compression: gzip|zstd|none (every layer, converted at export; "
                         "default: new layers gzip, base layers as stored)");
@@ -240,6 +330,14 @@ Command MakeBuildCommand() {
         app->add_flag("--tls-verify{true}", f->tls_verify,
                       "Verify TLS for pulls and pushes (--tls-verify=false allows HTTP)")
             ->default_val(true);
+        app->add_option("--ulimit", f->ulimits,
+                        "NAME=SOFT[:HARD] resource limit for RUN steps (repeatable)");
+        app->add_option("--add-host", f->add_hosts,
+                        "HOST:IP line added to /etc/hosts of RUN steps (repeatable)");
+        app->add_option("-m,--memory", f->memory, "Not supported (an error): RUN memory limit");
+        app->add_option("--memory-swap", f->memory_swap, "Not supported (an error)");
+        app->add_option("--cpu-shares", f->cpu_shares, "Not supported (an error)");
+        app->add_option("--cpus", f->cpus, "Not supported (an error): RUN CPU limit");
         app->add_flag("--rm{true}", f->rm,
                       "Accepted: bld always removes intermediate containers (=false is an error)")
             ->default_val(true);

@@ -417,6 +417,7 @@ Result<SetupPlan> BuildSetupPlan(const Spec& spec, const std::string& etc_dir) {
                                                    "::1\tlocalhost ip6-localhost ip6-loopback\n";
       if (!hosts.empty() && hosts.back() != '\n') hosts += '\n';
       hosts += "127.0.0.1\t" + plan.hostname + "\n";
+      for (const auto& [host, ip] : spec.extra_hosts) hosts += ip + "\t" + host + "\n";
     }
     std::string resolv = spec.etc_resolv_conf                 ? *spec.etc_resolv_conf
                          : spec.network == NetworkMode::kHost ? HostResolvConf()

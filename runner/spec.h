@@ -125,6 +125,8 @@ struct Spec {
   // Contents for those files; nullopt = generated from the hostname / copied from the host.
   std::optional<std::string> etc_hosts;
   std::optional<std::string> etc_resolv_conf;
+  // Lines "IP\tHOST" appended to the generated /etc/hosts (--add-host; not with etc_hosts).
+  std::vector<std::pair<std::string, std::string>> extra_hosts;  // {host, ip}
 
   CgroupNamespaceMode cgroup_namespace = CgroupNamespaceMode::kAuto;
   std::vector<Rlimit> rlimits;  // others are inherited

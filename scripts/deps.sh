@@ -9,7 +9,7 @@ PACKAGES="
   nlohmann-json3-dev libre2-dev libcli11-dev libseccomp-dev libgtest-dev libgmock-dev
   libbenchmark-dev
   busybox-static skopeo umoci buildah docker-registry oci-image-tool debootstrap
-  uidmap apache2-utils openssl iproute2 python3 hyperfine ca-certificates time
+  uidmap apache2-utils openssl iproute2 python3 hyperfine ca-certificates time tmux
 "
 
 missing=""

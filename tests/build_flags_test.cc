@@ -162,6 +162,64 @@ TEST_F(BuildFlagsTest, UnsupportedValuesAreErrors) {
   EXPECT_NE(r.err.find("not supported"), std::string::npos) << r.err;
 }
 
+TEST_F(BuildFlagsTest, ContainerfileAndLowercaseDockerfileDefaults) {
+  Write("Containerfile", "FROM busybox\nRUN echo containerfile > /which\n");
+  Write("dockerfile", "FROM busybox\nRUN echo lower > /which\n");
+  auto run = [&](const std::string& id) {
+    return RunBld(root_, {"run", "--rm", id, "cat", "/which"}).out;
+  };
+  auto r = RunBld(root_, {"build", "-q", ctx_});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(run(Trim(r.out)), "containerfile\n");
+  ASSERT_EQ(unlink((ctx_ + "/Containerfile").c_str()), 0);
+  r = RunBld(root_, {"build", "-q", ctx_});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(run(Trim(r.out)), "lower\n");
+  // Dockerfile wins over both.
+  Write("Dockerfile", "FROM busybox\nRUN echo upper > /which\n");
+  Write("Containerfile", "FROM busybox\nRUN echo containerfile > /which\n");
+  r = RunBld(root_, {"build", "-q", ctx_});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(run(Trim(r.out)), "upper\n");
+}
+
+TEST_F(BuildFlagsTest, UnusedBuildArgIsWarnedAbout) {
+  Write("Dockerfile", "FROM busybox\nARG USED\nRUN echo $USED\n");
+  auto r = RunBld(root_, {"build", "--progress", "plain", "--build-arg", "USED=1", "--build-arg",
+                          "NOTUSED=2", ctx_});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("build arg NOTUSED was not consumed"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("build arg USED was not consumed"), std::string::npos) << r.err;
+}
+
+TEST_F(BuildFlagsTest, UlimitAndAddHostActInRunSteps) {
+  Write("Dockerfile",
+        "FROM busybox\n"
+        "RUN ulimit -Sn > /soft; ulimit -Hn > /hard; grep myhost /etc/hosts > /hosts\n");
+  auto r = RunBld(root_, {"build", "-q", "--no-cache", "--ulimit", "nofile=512:1024",
+                          "--add-host", "myhost:10.1.2.3", "--add-host", "v6host=[fd00::1]",
+                          ctx_});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::string id = Trim(r.out);
+  EXPECT_EQ(RunBld(root_, {"run", "--rm", id, "cat", "/soft", "/hard"}).out, "512\n1024\n");
+  EXPECT_EQ(RunBld(root_, {"run", "--rm", id, "cat", "/hosts"}).out, "10.1.2.3\tmyhost\n");
+  // Without the flags the step sees neither.
+  r = RunBld(root_, {"build", "-q", "--no-cache", ctx_});
+  EXPECT_NE(r.exit_code, 0);  // grep finds no myhost
+  for (const std::vector<std::string>& bad :
+       {std::vector<std::string>{"--ulimit", "bogus=1"}, {"--ulimit", "nofile=2048:1024"},
+        {"--ulimit", "nofile=x"}, {"--add-host", "nohost"}, {"--add-host", "h:999.1.1.1"},
+        {"--add-host", "h:host-gateway"}, {"--memory", "1g"}, {"--memory-swap", "1g"},
+        {"--cpu-shares", "512"}, {"--cpus", "1"}}) {
+    std::vector<std::string> args = {"build"};
+    args.insert(args.end(), bad.begin(), bad.end());
+    args.push_back(ctx_);
+    auto e = RunBld(root_, args);
+    EXPECT_EQ(e.exit_code, 2) << bad[0] << " " << bad[1] << ": " << e.err;
+    EXPECT_NE(e.err.find(bad[0]), std::string::npos) << e.err;
+  }
+}
+
 TEST_F(BuildFlagsTest, AddFromUrlWithChecksum) {
   if (!testing::HaveProgram("python3")) GTEST_SKIP() << "needs python3 for an HTTP server";
   std::string www = tmp_->path() + "/www";

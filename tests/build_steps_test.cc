@@ -341,6 +341,73 @@ TEST_F(BuildStepsTest, CompressionZstdPushOnAGzipBase) {
   }
 }
 
+// ---- --squash and --format docker ---------------------------------------------------
+
+TEST_F(BuildStepsTest, SquashGivesOneLayerOverTheBase) {
+  Write("Dockerfile",
+        "FROM busybox\n"
+        "RUN echo a > /a; echo gone > /g\n"
+        "RUN rm /g; rm -r /home; echo b > /b\n"
+        "ENV X=1\n"
+        "RUN mkdir /d && echo c > /d/c\n");
+  auto base = Inspect("busybox");
+  size_t base_layers = base["ImageConfig"]["rootfs"]["diff_ids"].size();
+  auto plain = Build({"-q", "-t", "steps-unsquashed"});
+  ASSERT_EQ(plain.exit_code, 0) << plain.err;
+  ASSERT_EQ(Inspect("steps-unsquashed")["ImageConfig"]["rootfs"]["diff_ids"].size(),
+            base_layers + 3);
+  auto sq = Build({"-q", "--squash", "-t", "steps-squashed"});
+  ASSERT_EQ(sq.exit_code, 0) << sq.err;
+  auto info = Inspect("steps-squashed");
+  const auto& ids = info["ImageConfig"]["rootfs"]["diff_ids"];
+  ASSERT_EQ(ids.size(), base_layers + 1) << info.dump();
+  for (size_t i = 0; i < base_layers; ++i) {
+    EXPECT_EQ(ids[i], base["ImageConfig"]["rootfs"]["diff_ids"][i]);
+  }
+  ASSERT_EQ(info["Manifest"]["layers"].size(), base_layers + 1) << info.dump();
+  // One non-empty history entry per layer; every step's entry is kept.
+  size_t non_empty = 0;
+  for (const auto& h : info["ImageConfig"]["history"]) {
+    non_empty += h.value("empty_layer", false) ? 0 : 1;
+  }
+  EXPECT_EQ(non_empty, base_layers + 1) << info.dump();
+  // The merged layer has what the steps made, and what they deleted (from the base and
+  // from an earlier step) stays deleted.
+  auto r = RunBld(root(), {"run", "--rm", "steps-squashed", "sh", "-c",
+                           "cat /a /b /d/c; test -e /g && echo g; test -e /home && echo home; "
+                           "echo $X"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "a\nb\nc\n1\n");
+}
+
+TEST_F(BuildStepsTest, FormatDockerPushesAV2s2Image) {
+  if (!PathExists(testing::kRegistryBinary)) GTEST_SKIP() << "needs docker-registry";
+  auto reg = testing::TestRegistry::Start();
+  ASSERT_TRUE(reg.ok()) << reg.error().message();
+  Write("Dockerfile", "FROM busybox\nRUN echo v2s2 > /p\n");
+  EXPECT_EQ(Build({"--format", "bogus"}).exit_code, 2);
+  std::string name = (*reg)->host() + "/steps/docker:1";
+  auto r = Build({"--format", "docker", "--push", "--tls-verify=false", "-t", name});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto local = Inspect(name);
+  EXPECT_EQ(local["MediaType"], "application/vnd.docker.distribution.manifest.v2+json");
+  if (!testing::HaveProgram("skopeo")) GTEST_SKIP() << "skopeo is not installed";
+  auto raw = testing::Run({"skopeo", "inspect", "--raw", "--tls-verify=false", "docker://" + name});
+  ASSERT_EQ(raw.exit_code, 0) << raw.err;
+  auto m = nlohmann::json::parse(raw.out);
+  EXPECT_EQ(m["mediaType"], "application/vnd.docker.distribution.manifest.v2+json") << raw.out;
+  EXPECT_EQ(m["config"]["mediaType"], "application/vnd.docker.container.image.v1+json")
+      << raw.out;
+  ASSERT_EQ(m["layers"].size(), 2u) << raw.out;
+  for (const auto& l : m["layers"]) {
+    EXPECT_EQ(l["mediaType"], "application/vnd.docker.image.rootfs.diff.tar.gzip") << raw.out;
+  }
+  // Uncompressed layers have no v2s2 media type: an error, not an OCI type in a v2s2 manifest.
+  auto none = Build({"--format", "docker", "--compression", "none"});
+  EXPECT_EQ(none.exit_code, 1);
+  EXPECT_NE(none.err.find("--format docker"), std::string::npos) << none.err;
+}
+
 TEST_F(BuildStepsTest, FullyCachedRebuildKeepsTheImageId) {
   Write("a.txt", "a\n");
   Write("Dockerfile", "FROM busybox\nCOPY a.txt /a\nENV X=1\nRUN echo hi > /hi\nLABEL l=1\n");
