@@ -148,13 +148,13 @@ Status Download(const std::string& url, const std::string& path) {
 }
 
 // True if the file is a tar archive (possibly compressed) that ADD extracts.
-bool IsArchive(const std::string& path) {
+bool IsArchive(int fd) {
   archive* a = archive_read_new();
   archive_read_support_filter_all(a);
   archive_read_support_format_tar(a);
   archive_read_support_format_gnutar(a);
   bool ok = false;
-  if (archive_read_open_filename(a, path.c_str(), 1 << 16) == ARCHIVE_OK) {
+  if (archive_read_open_fd(a, fd, 1 << 16) == ARCHIVE_OK) {
     archive_entry* e;
     ok = archive_read_next_header(a, &e) == ARCHIVE_OK;
   }
@@ -165,7 +165,9 @@ bool IsArchive(const std::string& path) {
 // One source of the copy, as the key and the writer see it.
 struct Source {
   const SourceTree* tree = nullptr;  // null for inline data / downloaded files
-  std::string rel;                   // the match, relative to the tree root
+  std::string rel;                   // the match resolved inside the tree root (symlinks
+                                     // followed, the source itself too, as Docker does)
+  std::string match;                 // the match as named (for --parents)
   std::string name;                  // base name at the destination
   std::string host_file;             // downloaded URL / inline data file
   bool extract = false;              // ADD: a local archive
@@ -198,7 +200,9 @@ struct Writer {
 
   // Writes one entry (not recursing) from `src` with metadata `st` at the
   // container path `dest`.
-  Status Entry(const std::string& src, const struct stat& st, const std::string& dest) const {
+  // `src` is a path of `tree`, or a host file (downloads, heredocs) when `tree` is null.
+  Status Entry(const SourceTree* tree, const std::string& src, const struct stat& st,
+               const std::string& dest) const {
     BLD_ASSIGN_OR_RETURN(std::string host, ResolveInRoot(rootfs, dest, false));
     BLD_ASSIGN_OR_RETURN(mode_t mode, Mode(st));
     struct stat cur;
@@ -215,14 +219,14 @@ struct Writer {
       }
       if (exists && unlink(host.c_str()) != 0) return ErrnoError("replace " + dest);
       if (S_ISLNK(st.st_mode)) {
-        char buf[4096];
-        ssize_t n = readlink(src.c_str(), buf, sizeof(buf));
-        if (n < 0) return ErrnoError("readlink " + src);
-        if (symlink(std::string(buf, static_cast<size_t>(n)).c_str(), host.c_str()) != 0) {
+        if (tree == nullptr) return InvalidArgumentError("cannot copy " + src + ": a symlink");
+        BLD_ASSIGN_OR_RETURN(std::string target, tree->ReadLink(src));
+        if (symlink(target.c_str(), host.c_str()) != 0) {
           return ErrnoError("symlink " + dest);
         }
       } else if (S_ISREG(st.st_mode)) {
-        BLD_ASSIGN_OR_RETURN(UniqueFd in, OpenFile(src, O_RDONLY | O_NOFOLLOW));
+        BLD_ASSIGN_OR_RETURN(UniqueFd in, tree != nullptr ? tree->OpenFile(src)
+                                                          : OpenFile(src, O_RDONLY | O_NOFOLLOW));
         BLD_ASSIGN_OR_RETURN(UniqueFd out,
                              OpenFile(host, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600));
         off_t left = st.st_size;
@@ -268,7 +272,7 @@ struct Writer {
       }
       // Parents of entries re-included below an excluded directory.
       BLD_TRY(MkdirAllInRoot(rootfs, Dirname(d), 0, 0));
-      BLD_TRY(Entry(tree.HostPath(p), s, d));
+      BLD_TRY(Entry(&tree, p, s, d));
       if (S_ISDIR(s.st_mode)) dirs.push_back({d, s});
       return Ok();
     });
@@ -369,15 +373,30 @@ Status LowerCopy(StageRun& run, const parser::Instruction& ins, const parser::Co
                      std::vector<Source>* out) -> Status {
     auto matches = tree->Match(src);
     if (!matches.ok()) return InvalidArgumentError(at_prefix + std::string(what) + " " + matches.error().message());
-    for (const auto& rel : *matches) {
+    for (const auto& match : *matches) {
       Source so;
       so.tree = tree;
+      so.match = match;
+      so.name = match.empty() ? "" : Basename(match);
+      // A source that is a symlink is followed (Docker), inside the tree's root.
+      auto resolved = tree->Resolve(match, true);
+      if (!resolved.ok()) {
+        return NotFoundError(at_prefix + std::string(what) + " " + src + ": " +
+                             (match.empty() ? "." : match) + " not found in " +
+                             (from_other ? "source image" : "build context"));
+      }
+      if (tree->Excluded(*resolved)) {
+        return NotFoundError(at_prefix + std::string(what) + " " + src + ": " + match +
+                             " resolves to " + *resolved + ", excluded by .dockerignore");
+      }
+      const std::string rel = *resolved;
       so.rel = rel;
-      so.name = rel.empty() ? "" : Basename(rel);
       auto st = tree->Lstat(rel);
       if (!st.ok()) return InvalidArgumentError(at_prefix + st.error().message());
-      if (add && !from_other && S_ISREG(st->st_mode) && IsArchive(tree->HostPath(rel))) {
-        so.extract = true;
+      if (add && !from_other && S_ISREG(st->st_mode)) {
+        auto fd = tree->OpenFile(rel);
+        if (!fd.ok()) return InvalidArgumentError(at_prefix + fd.error().message());
+        so.extract = IsArchive(fd->get());
       }
       // Every entry below the source: path, type, mode after --chmod, owner, content, link.
       Status w = tree->Walk(rel, [&](const std::string& p, const struct stat& e) -> Status {
@@ -392,15 +411,15 @@ Status LowerCopy(StageRun& run, const parser::Instruction& ins, const parser::Co
           v += " " + std::to_string(e.st_uid) + ":" + std::to_string(e.st_gid);
         }
         if (S_ISREG(e.st_mode)) {
-          BLD_ASSIGN_OR_RETURN(std::string d, session->context().hasher().Digest(tree->HostPath(p), e));
+          BLD_ASSIGN_OR_RETURN(UniqueFd fd, tree->OpenFile(p));
+          BLD_ASSIGN_OR_RETURN(std::string d, session->context().hasher().Digest(fd.get(), p, e));
           v += " " + d;
         } else if (S_ISLNK(e.st_mode)) {
-          char buf[4096];
-          ssize_t n = readlink(tree->HostPath(p).c_str(), buf, sizeof(buf));
-          if (n > 0) v += " -> " + std::string(buf, static_cast<size_t>(n));
+          BLD_ASSIGN_OR_RETURN(std::string t, tree->ReadLink(p));
+          v += " -> " + t;
         }
         if (so.extract) v += " extract";
-        key->Add("file:" + (p.empty() ? "." : p), v);
+        key->Add("file:" + match + "=" + (p.empty() ? "." : p), v);
         return Ok();
       });
       if (!w.ok()) return InvalidArgumentError(at_prefix + w.error().message());
@@ -459,7 +478,7 @@ Status LowerCopy(StageRun& run, const parser::Instruction& ins, const parser::Co
     created_by_sources += " <<" + inl.path;
     sources.push_back(so);
   }
-  if (sources.empty() && from_sources.empty()) {
+  if (c.sources.empty() && c.inline_sources.empty()) {
     return run.At(ins, std::string(what) + " has no source");
   }
   const bool many = sources.size() > 1 || c.sources.size() + c.inline_sources.size() > 1;
@@ -492,7 +511,9 @@ Status LowerCopy(StageRun& run, const parser::Instruction& ins, const parser::Co
       auto v = session->View(src_state);
       if (!v.ok()) return v.error().Wrap(std::string(what) + " --from");
       view = std::move(*v);
-      view_tree.emplace(view->path(), nullptr);
+      auto t = SourceTree::Open(view->path(), nullptr);
+      if (!t.ok()) return t.error().Wrap(std::string(what) + " --from");
+      view_tree.emplace(std::move(*t));
       CacheKey unused("bld.unused");
       for (const auto& src : from_sources) BLD_TRY(collect(&*view_tree, src, &unused, &sources));
       many = many || sources.size() > 1;
@@ -530,15 +551,15 @@ Status LowerCopy(StageRun& run, const parser::Instruction& ins, const parser::Co
         struct stat st;
         if (lstat(so.host_file.c_str(), &st) != 0) return ErrnoError("lstat " + so.host_file);
         st.st_mode = S_IFREG | so.file_mode;
-        BLD_TRY(w.Entry(so.host_file, st, target));
+        BLD_TRY(w.Entry(nullptr, so.host_file, st, target));
         continue;
       }
       BLD_ASSIGN_OR_RETURN(struct stat st, so.tree->Lstat(so.rel));
-      std::string base = parents ? so.rel : so.name;
+      std::string base = parents ? so.match : so.name;
       if (so.extract) {
-        std::string d = parents ? CleanAbs(dest + "/" + Dirname(so.rel)) : dest;
+        std::string d = parents ? CleanAbs(dest + "/" + Dirname(so.match)) : dest;
         BLD_ASSIGN_OR_RETURN(std::string host, MkdirAllInRoot(rootfs, d, 0, 0));
-        BLD_ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(so.tree->HostPath(so.rel), O_RDONLY));
+        BLD_ASSIGN_OR_RETURN(UniqueFd fd, so.tree->OpenFile(so.rel));
         snapshot::ApplyOptions ao;
         ao.whiteouts = snapshot::WhiteoutStyle::kDelete;
         auto r = snapshot::ApplyFd(fd.get(), host, ao);
@@ -547,7 +568,7 @@ Status LowerCopy(StageRun& run, const parser::Instruction& ins, const parser::Co
       }
       std::string target;
       if (S_ISDIR(st.st_mode)) {
-        target = parents && !so.rel.empty() ? CleanAbs(dest + "/" + so.rel) : dest;
+        target = parents && !so.match.empty() ? CleanAbs(dest + "/" + so.match) : dest;
       } else {
         target = dest_dir || parents ? CleanAbs(dest + "/" + base) : dest;
       }

@@ -9,6 +9,7 @@
 //    "run": [{"cmd": [...], "stdout": "exact", "contains": "substring", "exit": N}]}
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
@@ -139,6 +140,77 @@ TEST_P(BuildCaseTest, Builds) {
           << run.dump() << "\n"
           << rr.out;
     }
+  }
+}
+
+// Issue 11's host-escape recipes: a context symlink to a host directory (COPY, a glob, ADD),
+// a stage symlink to a host path (COPY --from) and an rw bind mount through such a link.
+// Every symlink is followed inside its root as if that root were "/": each copy reads the
+// file at the same path inside the context/stage, never the host's, and the rw mount's
+// write lands in a discarded scratch layer.
+TEST(HostEscapeTest, SourcesStayInTheirRoots) {
+  if (!testing::IsRoot()) GTEST_SKIP() << "bld build needs root (overlay mounts, namespaces)";
+  auto d = TempDir::Create("", "bld-escape-");
+  ASSERT_TRUE(d.ok());
+  const std::string root = d->path() + "/store", host = d->path() + "/host",
+                    ctx = d->path() + "/ctx";
+  ASSERT_TRUE(MkdirAll(root).ok());
+  ASSERT_TRUE(testing::ImportBusybox(root));
+  ASSERT_TRUE(MkdirAll(host).ok());
+  ASSERT_TRUE(WriteFileAtomic(host + "/secret.txt", "HOST SECRET\n").ok());
+  // The same path inside the context: what the link names when the context is "/".
+  ASSERT_TRUE(MkdirAll(ctx + host).ok());
+  ASSERT_TRUE(WriteFileAtomic(ctx + host + "/secret.txt", "in-context\n").ok());
+  ASSERT_EQ(symlink(host.c_str(), (ctx + "/link-dir").c_str()), 0);
+  ASSERT_TRUE(WriteFileAtomic(ctx + "/Dockerfile",
+                              "FROM busybox AS evil\n"
+                              "RUN mkdir -p " + host + " && echo in-stage > " + host +
+                                  "/secret.txt && ln -s " + host + " /hostlink\n"
+                              "FROM busybox\n"
+                              "COPY link-dir/secret.txt /c\n"
+                              "COPY link-dir/secret* /g/\n"
+                              "ADD link-dir/secret.txt /a\n"
+                              "COPY --from=evil /hostlink/secret.txt /s\n"
+                              "RUN --mount=type=bind,source=link-dir,target=/m,rw touch /m/x\n")
+                  .ok());
+  auto r = RunBld(root, {"build", "--progress", "plain", "-t", "escape", ctx});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto rr = RunBld(root, {"run", "--rm", "escape", "cat", "/c", "/g/secret.txt", "/a", "/s"});
+  EXPECT_EQ(rr.exit_code, 0) << rr.err;
+  EXPECT_EQ(rr.out, "in-context\nin-context\nin-context\nin-stage\n");
+  EXPECT_FALSE(PathExists(host + "/x")) << "the rw bind mount wrote to the host";
+  EXPECT_FALSE(PathExists(ctx + host + "/x")) << "the rw bind mount wrote to the context";
+}
+
+// Without the in-root counterpart the link dangles inside the context: not found, and the
+// host file is never read.
+TEST(HostEscapeTest, DanglingInsideTheContextIsNotFound) {
+  if (!testing::IsRoot()) GTEST_SKIP() << "bld build needs root (overlay mounts, namespaces)";
+  auto d = TempDir::Create("", "bld-escape-");
+  ASSERT_TRUE(d.ok());
+  const std::string root = d->path() + "/store", host = d->path() + "/host",
+                    ctx = d->path() + "/ctx";
+  ASSERT_TRUE(MkdirAll(root).ok());
+  ASSERT_TRUE(testing::ImportBusybox(root));
+  ASSERT_TRUE(MkdirAll(host).ok());
+  ASSERT_TRUE(WriteFileAtomic(host + "/secret.txt", "HOST SECRET\n").ok());
+  ASSERT_TRUE(MkdirAll(ctx).ok());
+  ASSERT_EQ(symlink(host.c_str(), (ctx + "/link-dir").c_str()), 0);
+  for (const std::string copy : {"COPY link-dir/secret.txt /c", "COPY link-dir/secret* /c/",
+                                 "ADD link-dir/secret.txt /c"}) {
+    ASSERT_TRUE(WriteFileAtomic(ctx + "/Dockerfile", "FROM busybox\n" + copy + "\n").ok());
+    auto r = RunBld(root, {"build", "--progress", "plain", "-t", "escape", ctx});
+    if (copy.find('*') != std::string::npos) {
+      // An empty wildcard copies nothing (BuildKit); the host file must not be there.
+      if (r.exit_code == 0) {
+        auto rr = RunBld(root, {"run", "--rm", "escape", "cat", "/c/secret.txt"});
+        EXPECT_NE(rr.exit_code, 0) << copy << ": " << rr.out;
+        EXPECT_EQ(rr.out.find("HOST SECRET"), std::string::npos) << copy;
+      }
+      continue;
+    }
+    EXPECT_EQ(r.exit_code, 1) << copy << "\n" << r.err;
+    EXPECT_NE(r.err.find("not found"), std::string::npos) << copy << "\n" << r.err;
   }
 }
 
