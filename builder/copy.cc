@@ -7,17 +7,18 @@
 #include <archive_entry.h>
 #include <curl/curl.h>
 #include <fcntl.h>
-#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <map>
 
 #include "base/file.h"
 #include "builder/fs.h"
 #include "builder/stage.h"
 #include "runner/user.h"
 #include "snapshot/apply.h"
+#include "snapshot/fsutil.h"
 
 namespace bld::builder {
 
@@ -186,6 +187,10 @@ struct Writer {
   bool keep_owner = false;  // --from without --chown keeps the source owners
   std::string chmod;
   std::shared_ptr<parser::IgnoreMatcher> exclude;
+  // (device, inode) of a multiply-linked source file -> the container path it was
+  // first written to.
+  std::shared_ptr<std::map<std::pair<dev_t, ino_t>, std::string>> links =
+      std::make_shared<std::map<std::pair<dev_t, ino_t>, std::string>>();
 
   Result<mode_t> Mode(const struct stat& st) const {
     if (chmod.empty()) return st.st_mode;
@@ -213,6 +218,7 @@ struct Writer {
         exists = false;
       }
       if (!exists && mkdir(host.c_str(), 0700) != 0) return ErrnoError("mkdir " + dest);
+
     } else {
       if (exists && S_ISDIR(cur.st_mode)) {
         return FailedPreconditionError("cannot copy to " + dest + ": it is a directory");
@@ -225,22 +231,22 @@ struct Writer {
           return ErrnoError("symlink " + dest);
         }
       } else if (S_ISREG(st.st_mode)) {
+        // Hardlinks within the copy stay hardlinks (Docker, buildah).
+        if (tree != nullptr && st.st_nlink > 1) {
+          auto it = links->find({st.st_dev, st.st_ino});
+          if (it != links->end()) {
+            BLD_ASSIGN_OR_RETURN(std::string first, ResolveInRoot(rootfs, it->second, false));
+            if (link(first.c_str(), host.c_str()) != 0) return ErrnoError("link " + dest);
+            return Ok();
+          }
+          links->emplace(std::make_pair(st.st_dev, st.st_ino), dest);
+        }
         BLD_ASSIGN_OR_RETURN(UniqueFd in, tree != nullptr ? tree->OpenFile(src)
                                                           : OpenFile(src, O_RDONLY | O_NOFOLLOW));
         BLD_ASSIGN_OR_RETURN(UniqueFd out,
                              OpenFile(host, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600));
-        off_t left = st.st_size;
-        while (left > 0) {
-          ssize_t n = copy_file_range(in.get(), nullptr, out.get(), nullptr,
-                                      static_cast<size_t>(std::min<off_t>(left, 1 << 30)), 0);
-          if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EINVAL)) {
-            n = sendfile(out.get(), in.get(), nullptr, static_cast<size_t>(left));
-          }
-          if (n < 0 && errno == EINTR) continue;
-          if (n < 0) return ErrnoError("copy " + src + " to " + dest);
-          if (n == 0) break;
-          left -= n;
-        }
+        BLD_TRY(snapshot::CopyFileData(in.get(), out.get(), st.st_size, src + " to " + dest));
+
       } else if (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
         if (mknod(host.c_str(), st.st_mode, st.st_rdev) != 0) return ErrnoError("mknod " + dest);
       } else {
@@ -250,6 +256,12 @@ struct Writer {
     if (lchown(host.c_str(), Uid(st), Gid(st)) != 0) return ErrnoError("chown " + dest);
     if (!S_ISLNK(st.st_mode) && ::chmod(host.c_str(), mode & 07777) != 0) {
       return ErrnoError("chmod " + dest);
+    }
+    // Extended attributes (security.capability ...) after chown, which clears capabilities.
+    if (tree != nullptr && (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))) {
+      BLD_ASSIGN_OR_RETURN(UniqueFd in, tree->OpenFile(src));
+      BLD_ASSIGN_OR_RETURN(UniqueFd out, OpenFile(host, O_RDONLY | O_NOFOLLOW));
+      BLD_TRY(snapshot::CopyXattrsFd(in.get(), out.get(), dest));
     }
     struct timespec times[2] = {st.st_atim, st.st_mtim};
     times[0] = st.st_mtim;
@@ -266,9 +278,13 @@ struct Writer {
       std::string d = sub.empty() ? dest : CleanAbs(dest + "/" + sub);
       if (sub.empty() && S_ISDIR(s.st_mode)) {
         // The destination directory itself: created if missing, left as it is otherwise.
+        // A new one is made as BuildKit does: 0755, owned by --chown's user or 0:0 (not
+        // the source directory's owner and mode).
         BLD_ASSIGN_OR_RETURN(std::string host, ResolveInRoot(rootfs, d));
         struct stat cur;
         if (lstat(host.c_str(), &cur) == 0 && S_ISDIR(cur.st_mode)) return Ok();
+        BLD_TRY(MkdirAllInRoot(rootfs, d, owner.set ? owner.uid : 0, owner.set ? owner.gid : 0));
+        return Ok();
       }
       // Parents of entries re-included below an excluded directory.
       BLD_TRY(MkdirAllInRoot(rootfs, Dirname(d), 0, 0));
@@ -333,8 +349,9 @@ Status LowerCopy(StageRun& run, const parser::Instruction& ins, const parser::Co
     if (!m.ok()) return run.At(ins, "--exclude: " + m.error().message());
     exclude = std::make_shared<parser::IgnoreMatcher>(std::move(*m));
   }
-  const bool dest_is_dir_syntax =
-      dest_raw.ends_with("/") || dest_raw.ends_with("/.") || dest_raw == ".";
+  // An empty destination (`COPY f $unset`) is the WORKDIR itself, a directory.
+  const bool dest_is_dir_syntax = dest_raw.empty() || dest_raw.ends_with("/") ||
+                                  dest_raw.ends_with("/.") || dest_raw == ".";
   std::string dest = dest_raw;
   if (dest.empty() || dest[0] != '/') {
     dest = (cfg.working_dir.empty() ? std::string("/") : cfg.working_dir) + "/" + dest;
@@ -558,11 +575,15 @@ Status LowerCopy(StageRun& run, const parser::Instruction& ins, const parser::Co
       std::string base = parents ? so.match : so.name;
       if (so.extract) {
         std::string d = parents ? CleanAbs(dest + "/" + Dirname(so.match)) : dest;
-        BLD_ASSIGN_OR_RETURN(std::string host, MkdirAllInRoot(rootfs, d, 0, 0));
+        BLD_TRY(MkdirAllInRoot(rootfs, d, 0, 0));
         BLD_ASSIGN_OR_RETURN(UniqueFd fd, so.tree->OpenFile(so.rel));
         snapshot::ApplyOptions ao;
         ao.whiteouts = snapshot::WhiteoutStyle::kDelete;
-        auto r = snapshot::ApplyFd(fd.get(), host, ao);
+        ao.archive_filters = true;
+        ao.links_in_root = true;
+        ao.under = d;
+        if (w.owner.set) ao.owner = std::make_pair(w.owner.uid, w.owner.gid);
+        auto r = snapshot::ApplyFd(fd.get(), rootfs, ao);
         if (!r.ok()) return r.error().Wrap("ADD " + so.rel + ": extract");
         continue;
       }
