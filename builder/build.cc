@@ -2,6 +2,7 @@
 // (stages in parallel, steps in order), then export (compression, SOURCE_DATE_EPOCH).
 #include <fcntl.h>
 #include <sched.h>
+#include <strings.h>
 #include <sys/mount.h>
 #include <unistd.h>
 
@@ -48,11 +49,9 @@ std::vector<std::string> ShellOf(const ImageState& state) {
 }
 
 bool IsBuiltinProxyArg(std::string_view name) {
-  static const char* const kNames[] = {"HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY",   "NO_PROXY",
-                                       "ALL_PROXY",  "http_proxy",  "https_proxy", "ftp_proxy",
-                                       "no_proxy",   "all_proxy"};
-  for (const char* n : kNames) {
-    if (name == n) return true;
+  // Any case, as BuildKit (strings.EqualFold).
+  for (std::string_view n : {"HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY", "NO_PROXY", "ALL_PROXY"}) {
+    if (name.size() == n.size() && strncasecmp(name.data(), n.data(), n.size()) == 0) return true;
   }
   return false;
 }
@@ -158,7 +157,9 @@ Result<ImageState> Session::ImageFromStore(const std::string& name) {
 Result<ImageState> Session::Resolve(const std::string& name) {
   ImageState state;
   if (name == "scratch") {
+    // As BuildKit's emptyImage: WorkingDir "/" (PATH is added for every stage below).
     state.config.config = oci::ContainerConfig{};
+    state.config.config->working_dir = "/";
     oci::Platform host = oci::Platform::Host();
     state.config.os = host.os;
     state.config.architecture = host.architecture;
@@ -773,7 +774,15 @@ Result<BuildResult> Build(const BuildOptions& options_in) {
     text = *options.dockerfile_text;
   } else {
     if (options.dockerfile_path.empty()) {
+      // The first that exists, as docker (dockerfile) and podman (Containerfile) fall back.
       options.dockerfile_path = JoinPath(options.context_dir, "Dockerfile");
+      for (const char* name : {"Dockerfile", "Containerfile", "dockerfile", "containerfile"}) {
+        std::string p = JoinPath(options.context_dir, name);
+        if (PathExists(p)) {
+          options.dockerfile_path = p;
+          break;
+        }
+      }
     }
     auto t = ReadFile(options.dockerfile_path);
     if (!t.ok()) return t.error().Wrap("read the Dockerfile");

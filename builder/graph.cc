@@ -44,6 +44,23 @@ SourceRef ResolveSource(const parser::Dockerfile& df, std::string_view value) {
   return ref;
 }
 
+// A from= field of a --mount spec, as written, that holds a variable (BuildKit refuses it).
+static bool MountFromHasVariable(std::string_view spec) {
+  size_t i = 0;
+  while (i <= spec.size()) {
+    size_t j = spec.find(',', i);
+    if (j == std::string_view::npos) j = spec.size();
+    std::string_view f = spec.substr(i, j - i);
+    while (!f.empty() && f.front() == ' ') f.remove_prefix(1);
+    if (f.size() >= 5 && (f.substr(0, 5) == "from=" || f.substr(0, 5) == "FROM=") &&
+        f.find('$') != std::string_view::npos) {
+      return true;
+    }
+    i = j + 1;
+  }
+  return false;
+}
+
 Result<Graph> BuildGraph(const parser::Dockerfile& df, const GraphOptions& options) {
   Graph g;
   std::set<std::string> names;
@@ -110,17 +127,29 @@ Result<Graph> BuildGraph(const parser::Dockerfile& df, const GraphOptions& optio
     for (int i = 0; i < static_cast<int>(s.instructions.size()); ++i) {
       const auto& ins = s.instructions[i];
       if (auto* a = std::get_if<parser::ArgInstruction>(&ins.value)) {
-        Status st = vars.Declare(*a);
+        auto st = vars.Declare(*a);
         if (!st.ok()) return At(options, ins.start_line, st.error().message());
       } else if (auto* e = std::get_if<parser::EnvInstruction>(&ins.value)) {
-        Status st = vars.SetEnv(*e);
+        auto st = vars.SetEnv(*e);
         if (!st.ok()) return At(options, ins.start_line, st.error().message());
       } else if (auto* c = std::get_if<parser::CopyInstruction>(&ins.value)) {
+        if (c->from.find('$') != std::string::npos) {
+          // BuildKit: --from names a stage or image as written.
+          return At(options, ins.start_line,
+                    "variable expansion is not supported for --from, define a new stage with "
+                    "FROM using ARG from global scope as a workaround");
+        }
         if (!c->from.empty()) {
           BLD_ASSIGN_OR_RETURN(node.copy_from[i], add_source(c->from, ins.start_line, "--from"));
         }
       } else if (auto* r = std::get_if<parser::RunInstruction>(&ins.value)) {
         for (int m = 0; m < static_cast<int>(r->mount_specs.size()); ++m) {
+          if (MountFromHasVariable(r->mount_specs[m])) {
+            return At(options, ins.start_line,
+                      "--mount=" + r->mount_specs[m] +
+                          ": 'from' doesn't support variable expansion, define alias stage "
+                          "instead");
+          }
           auto spec = vars.Expand(r->mount_specs[m]);
           if (!spec.ok()) return At(options, ins.start_line, spec.error().message());
           auto mount = parser::ParseMount(*spec);

@@ -88,17 +88,27 @@ TEST(GraphTest, DuplicateNamesAreRejected) {
   EXPECT_NE(g.error().message().find("duplicate"), std::string::npos);
 }
 
-TEST(GraphTest, FromExpandsArgs) {
+TEST(GraphTest, FromExpandsArgsButCopyFromDoesNot) {
   auto df = parser::ParseDockerfile(
-      "ARG BASE=busybox\nFROM $BASE AS a\nARG SRC=a\nFROM scratch\nARG SRC=a\nCOPY --from=$SRC /x "
-      "/y\n");
+      "ARG BASE=busybox\nFROM $BASE AS a\nFROM scratch\nCOPY --from=a /x /y\n");
   ASSERT_TRUE(df.ok()) << df.error().message();
   GraphOptions o;
   o.meta_values = {{"BASE", "busybox"}};
   auto g = BuildGraph(*df, o);
   ASSERT_TRUE(g.ok()) << g.error().message();
   EXPECT_EQ(g->stages[0].base, "busybox");
-  EXPECT_EQ(g->stages[1].copy_from.at(1).stage, 0);
+  EXPECT_EQ(g->stages[1].copy_from.at(0).stage, 0);
+  // BuildKit: "variable expansion is not supported for --from" (COPY and RUN --mount).
+  for (const char* text : {"FROM busybox AS a\nFROM scratch\nARG SRC=a\nCOPY --from=$SRC /x /y\n",
+                           "FROM busybox AS a\nFROM scratch\nARG SRC=a\n"
+                           "RUN --mount=from=${SRC},target=/m true\n"}) {
+    auto bad = parser::ParseDockerfile(text);
+    ASSERT_TRUE(bad.ok()) << bad.error().message();
+    auto r = BuildGraph(*bad, o);
+    ASSERT_FALSE(r.ok()) << text;
+    EXPECT_NE(r.error().message().find("variable expansion"), std::string::npos)
+        << r.error().message();
+  }
 }
 
 TEST(GraphTest, LaterStageNameInFromIsAnImage) {

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <set>
 
 #include "base/file.h"
@@ -70,6 +71,123 @@ std::vector<std::string> CommandOf(const StageRun& run, const parser::CommandLin
   return out;
 }
 
+// History text as BuildKit's dispatcher formats it with Go's fmt (what `docker history`
+// shows): %q of a string list is ["a" "b"], %v is [a b].
+std::string GoQuote(std::string_view s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\a':
+        out += "\\a";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\v':
+        out += "\\v";
+        break;
+      default:
+        if (c < 0x20 || c == 0x7f) {
+          char buf[8];
+          std::snprintf(buf, sizeof(buf), "\\x%02x", c);
+          out += buf;
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  return out + "\"";
+}
+
+std::string GoQuoteList(const std::vector<std::string>& v) {
+  std::string out = "[";
+  for (size_t i = 0; i < v.size(); ++i) out += (i ? " " : "") + GoQuote(v[i]);
+  return out + "]";
+}
+
+std::string GoList(const std::vector<std::string>& v) {
+  std::string out = "[";
+  for (size_t i = 0; i < v.size(); ++i) out += (i ? " " : "") + v[i];
+  return out + "]";
+}
+
+// Go's time.Duration.String(): "0s", "1.5s", "1m30s", "1h0m0s", "500ms".
+std::string GoDuration(int64_t d) {
+  if (d == 0) return "0s";
+  std::string sign = d < 0 ? "-" : "";
+  uint64_t u = d < 0 ? 0 - static_cast<uint64_t>(d) : static_cast<uint64_t>(d);
+  // The digits of v's last `prec` decimal places, without trailing zeros, after a '.'.
+  auto frac = [](uint64_t v, int prec, std::string* digits) {
+    std::string f;
+    bool print = false;
+    for (int i = 0; i < prec; ++i) {
+      int digit = static_cast<int>(v % 10);
+      print = print || digit != 0;
+      if (print) f.insert(f.begin(), static_cast<char>('0' + digit));
+      v /= 10;
+    }
+    *digits = print ? "." + f : "";
+    return v;
+  };
+  std::string f;
+  if (u < 1000000000ull) {
+    if (u < 1000) return sign + std::to_string(u) + "ns";
+    int prec = u < 1000000 ? 3 : 6;
+    uint64_t whole = frac(u, prec, &f);
+    return sign + std::to_string(whole) + f + (u < 1000000 ? "\u00b5s" : "ms");
+  }
+  uint64_t secs = frac(u, 9, &f);
+  std::string out = std::to_string(secs % 60) + f + "s";
+  uint64_t mins = secs / 60;
+  if (mins > 0) {
+    out = std::to_string(mins % 60) + "m" + out;
+    uint64_t hours = mins / 60;
+    if (hours > 0) out = std::to_string(hours) + "h" + out;
+  }
+  return sign + out;
+}
+
+// STOPSIGNAL as moby's signal.ParseSignal takes it: a non-zero number, or a Linux signal
+// name with or without SIG.
+bool ValidStopSignal(const std::string& s) {
+  if (!s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return s.size() <= 9 && std::stoi(s) != 0;
+  }
+  std::string n = s;
+  std::transform(n.begin(), n.end(), n.begin(), ::toupper);
+  if (n.rfind("SIG", 0) == 0) n = n.substr(3);
+  static const char* const kNames[] = {
+      "ABRT", "ALRM",   "BUS",  "CHLD",   "CLD",   "CONT", "FPE",  "HUP",   "ILL",
+      "INT",  "IO",     "IOT",  "KILL",   "PIPE",  "POLL", "PROF", "PWR",   "QUIT",
+      "SEGV", "STKFLT", "STOP", "SYS",    "TERM",  "TRAP", "TSTP", "TTIN",  "TTOU",
+      "URG",  "USR1",   "USR2", "VTALRM", "WINCH", "XCPU", "XFSZ", "RTMIN", "RTMAX"};
+  for (const char* k : kNames) {
+    if (n == k) return true;
+  }
+  for (int i = 1; i <= 15; ++i) {
+    if (n == "RTMIN+" + std::to_string(i) || n == "RTMAX-" + std::to_string(i)) return true;
+  }
+  return false;
+}
+
 // A file of the root filesystem, resolved inside it ("" when missing).
 std::string ReadInRoot(int root, const std::string& path) {
   auto fd = OpenInRoot(root, path, O_RDONLY);
@@ -99,11 +217,14 @@ Status Workdir(StageRun& run, const parser::Instruction& ins, const std::string&
     uid_t uid = 0;
     gid_t gid = 0;
     if (!user.empty()) {
+      // As BuildKit's mkdir (solver/llbsolver/ops/user_linux.go): a name missing from the
+      // files gives 0:0 here; the next RUN reports the unknown user.
       auto u = runner::ResolveUser(user, ReadInRoot(root.get(), "/etc/passwd"),
                                    ReadInRoot(root.get(), "/etc/group"));
-      if (!u.ok()) return u.error().Wrap("WORKDIR " + wd + ": user " + user);
-      uid = u->uid;
-      gid = u->gid;
+      if (u.ok()) {
+        uid = u->uid;
+        gid = u->gid;
+      }
     }
     // Symlinks on the way resolve inside the root; missing parents are created.
     BLD_ASSIGN_OR_RETURN(UniqueFd dir, bld::MkdirAllInRoot(root.get(), wd, 0755, uid, gid));
@@ -125,11 +246,11 @@ Status LowerMetadata(StageRun& run, const parser::Instruction& ins) {
   };
   const auto& v = ins.value;
   if (auto* a = std::get_if<parser::ArgInstruction>(&v)) {
-    Status st = vars.Declare(*a);
-    if (!st.ok()) return run.At(ins, st.error().message());
-    // As BuildKit: "ARG NAME=default" as written (or "ARG NAME"), an empty layer.
+    auto declared = vars.Declare(*a);
+    if (!declared.ok()) return run.At(ins, declared.error().message());
+    // As BuildKit: "ARG NAME=value" with the value it got (or "ARG NAME"), an empty layer.
     std::string by = "ARG";
-    for (const auto& d : a->args) {
+    for (const auto& d : *declared) {
       by += " " + d.key;
       if (d.value) by += "=" + *d.value;
     }
@@ -137,14 +258,12 @@ Status LowerMetadata(StageRun& run, const parser::Instruction& ins) {
     return Ok();
   }
   if (auto* e = std::get_if<parser::EnvInstruction>(&v)) {
-    Status st = vars.SetEnv(*e);
-    if (!st.ok()) return run.At(ins, st.error().message());
+    auto pairs = vars.SetEnv(*e);
+    if (!pairs.ok()) return run.At(ins, pairs.error().message());
     cfg.env = vars.Env();
+    // As BuildKit: the values as set, expanded with the variables before this ENV.
     std::string by = "ENV";
-    auto pairs = vars.ExpandPairs(e->vars);
-    if (pairs.ok()) {
-      for (const auto& kv : *pairs) by += " " + kv.key + "=" + kv.value;
-    }
+    for (const auto& kv : *pairs) by += " " + kv.key + "=" + kv.value;
     PlanConfigStep(run, ins, by);
   } else if (auto* l = std::get_if<parser::LabelInstruction>(&v)) {
     auto pairs = vars.ExpandPairs(l->labels);
@@ -168,9 +287,9 @@ Status LowerMetadata(StageRun& run, const parser::Instruction& ins) {
     auto ports = ExpandPorts(words);
     if (!ports.ok()) return run.At(ins, ports.error().message());
     AddSorted(&cfg.exposed_ports, *ports);
-    std::string by = "EXPOSE";
-    for (const auto& p : *ports) by += " " + p;
-    PlanConfigStep(run, ins, by);
+    // BuildKit: "EXPOSE %v" of the ports, string-sorted ("EXPOSE [1234/udp 2375/tcp]").
+    std::set<std::string> set(ports->begin(), ports->end());
+    PlanConfigStep(run, ins, "EXPOSE " + GoList({set.begin(), set.end()}));
   } else if (auto* vol = std::get_if<parser::VolumeInstruction>(&v)) {
     std::vector<std::string> paths;
     for (const auto& p : vol->paths) {
@@ -190,10 +309,13 @@ Status LowerMetadata(StageRun& run, const parser::Instruction& ins) {
     return Workdir(run, ins, path);
   } else if (auto* s = std::get_if<parser::StopSignalInstruction>(&v)) {
     BLD_ASSIGN_OR_RETURN(cfg.stop_signal, expand(s->signal));
+    if (!ValidStopSignal(cfg.stop_signal)) {
+      return run.At(ins, "STOPSIGNAL: invalid signal: " + cfg.stop_signal);
+    }
     PlanConfigStep(run, ins, "STOPSIGNAL " + cfg.stop_signal);
   } else if (auto* o = std::get_if<parser::OnbuildInstruction>(&v)) {
+    // As BuildKit: the trigger goes into the config, without a history entry.
     cfg.on_build.push_back(o->expression);
-    PlanConfigStep(run, ins, "ONBUILD " + o->expression);
   } else if (auto* h = std::get_if<parser::HealthcheckInstruction>(&v)) {
     oci::HealthConfig hc;
     hc.test = h->test;
@@ -203,20 +325,24 @@ Status LowerMetadata(StageRun& run, const parser::Instruction& ins) {
     hc.start_interval_ns = h->start_interval_ns;
     hc.retries = h->retries;
     cfg.healthcheck = hc;
-    PlanConfigStep(run, ins, ins.original);
+    // BuildKit (v0.33): "HEALTHCHECK %+v" of the config struct.
+    PlanConfigStep(run, ins,
+                   "HEALTHCHECK {Test:" + GoList(hc.test) + " Interval:" +
+                       GoDuration(hc.interval_ns) + " Timeout:" + GoDuration(hc.timeout_ns) +
+                       " StartPeriod:" + GoDuration(hc.start_period_ns) +
+                       " StartInterval:" + GoDuration(hc.start_interval_ns) +
+                       " Retries:" + std::to_string(hc.retries) + "}");
   } else if (auto* c = std::get_if<parser::CmdInstruction>(&v)) {
     cfg.cmd = CommandOf(run, c->command);
     run.state.cmd_set = true;
-    PlanConfigStep(run, ins,
-                   "CMD " + ins.original.substr(std::min<size_t>(4, ins.original.size())));
+    PlanConfigStep(run, ins, "CMD " + GoQuoteList(*cfg.cmd));
   } else if (auto* e = std::get_if<parser::EntrypointInstruction>(&v)) {
     cfg.entrypoint = CommandOf(run, e->command);
     if (!run.state.cmd_set) cfg.cmd.reset();
-    PlanConfigStep(run, ins,
-                   "ENTRYPOINT " + ins.original.substr(std::min<size_t>(11, ins.original.size())));
+    PlanConfigStep(run, ins, "ENTRYPOINT " + GoQuoteList(*cfg.entrypoint));
   } else if (auto* sh = std::get_if<parser::ShellInstruction>(&v)) {
     cfg.shell = sh->shell;
-    PlanConfigStep(run, ins, ins.original);
+    PlanConfigStep(run, ins, "SHELL " + GoList(sh->shell));
   } else {
     return run.At(ins, ins.name + " is not supported by bld build");
   }

@@ -155,13 +155,16 @@ TEST_F(PlanTest, ProxyArgsReachRunButNotTheKey) {
 TEST_F(PlanTest, HistoryRecordsBuildArgsAsDocker) {
   BuildOptions o;
   o.build_args = {{"foo", "bar"}};
-  auto p = MakeTestPlan("FROM scratch\nARG foo\nARG bar=123\nRUN echo\n", o);
+  // BuildKit's dispatchArg: the ARG entry has the value the name got (the build arg here);
+  // RUN lists every declared name, unset ones as "k=".
+  auto p = MakeTestPlan("FROM scratch\nARG foo\nARG bar=123\nARG none\nRUN echo\n", o);
   ASSERT_TRUE(p.ok()) << p.error().message();
   const auto& steps = p->stages.at(0).steps;
-  ASSERT_EQ(steps.size(), 3u);
-  EXPECT_EQ(steps[0].created_by, "ARG foo");
+  ASSERT_EQ(steps.size(), 4u);
+  EXPECT_EQ(steps[0].created_by, "ARG foo=bar");
   EXPECT_EQ(steps[1].created_by, "ARG bar=123");
-  EXPECT_EQ(steps[2].created_by, "RUN |2 foo=bar bar=123 /bin/sh -c echo");
+  EXPECT_EQ(steps[2].created_by, "ARG none");
+  EXPECT_EQ(steps[3].created_by, "RUN |3 foo=bar bar=123 none= /bin/sh -c echo");
 }
 
 TEST_F(PlanTest, NetworkModeChangesKey) {

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -345,21 +346,32 @@ Status LowerRun(StageRun& run, const parser::Instruction& ins, const parser::Run
   {
     std::set<std::string> have;
     for (const auto& e : env) have.insert(e.substr(0, e.find('=')));
-    for (const auto& [k, v] : o.build_args) {
-      if (IsBuiltinProxyArg(k) && have.count(k) == 0) proxy_env.push_back(k + "=" + v);
+    // As BuildKit's ProxyEnv: a proxy build arg in any case sets both HTTP_PROXY and
+    // http_proxy (a build arg of exactly that name wins for it).
+    for (const char* upper : {"HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY", "NO_PROXY", "ALL_PROXY"}) {
+      std::string u = upper, l = u;
+      std::transform(l.begin(), l.end(), l.begin(), ::tolower);
+      std::optional<std::string> any;
+      for (const auto& [k, v] : o.build_args) {
+        if (k.size() == u.size() && strncasecmp(k.c_str(), upper, u.size()) == 0) any = v;
+      }
+      if (!any) continue;
+      for (const std::string& name : {u, l}) {
+        auto exact = o.build_args.find(name);
+        if (have.count(name) == 0) {
+          proxy_env.push_back(name + "=" + (exact != o.build_args.end() ? exact->second : *any));
+        }
+      }
     }
   }
   // Build args in effect, for the history entry: "RUN |2 a=1 b=2 /bin/sh -c ...".
+  // As BuildKit: every ARG declared in the stage, unset ones as "k=", ENV's value where an
+  // ENV has the name.
   std::string history_args;
   {
-    std::set<std::string> env_keys;
-    for (const auto& e : cfg.env) env_keys.insert(e.substr(0, e.find('=')));
-    std::vector<std::string> in_effect;
-    for (const auto& [k, v] : run.vars->Args()) {
-      if (env_keys.count(k) == 0) in_effect.push_back(k + "=" + v);
-    }
-    if (!in_effect.empty()) {
-      history_args = "|" + std::to_string(in_effect.size()) + " " + JoinArgs(in_effect) + " ";
+    std::vector<std::string> declared = run.vars->HistoryArgs();
+    if (!declared.empty()) {
+      history_args = "|" + std::to_string(declared.size()) + " " + JoinArgs(declared) + " ";
     }
   }
 
@@ -487,6 +499,7 @@ Status LowerRun(StageRun& run, const parser::Instruction& ins, const parser::Run
     spec.user = user;
     spec.network = network == "none" ? runner::NetworkMode::kNone : runner::NetworkMode::kHost;
     spec.hostname = "bld";
+    spec.init = true;  // reaps what the step leaves behind; exec'd, never a fork of bld
     BLD_ASSIGN_OR_RETURN(UniqueFd root, OpenRoot(rootfs));
     Stubs stubs;
     for (const char* f : {"/etc/hosts", "/etc/hostname", "/etc/resolv.conf"}) {

@@ -266,7 +266,7 @@ std::string Rfc3339(int64_t seconds);
 // The shell for shell-form commands: the config's SHELL or ["/bin/sh", "-c"].
 std::vector<std::string> ShellOf(const ImageState& state);
 
-// The build args Docker defines without an ARG line (HTTP_PROXY, https_proxy, ...):
+// The build args Docker defines without an ARG line (HTTP_PROXY, https_proxy, ..., in any case):
 // they reach RUN but never the image config or its history.
 bool IsBuiltinProxyArg(std::string_view name);
 

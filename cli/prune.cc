@@ -35,15 +35,16 @@ int Prune(const GlobalOptions& g, bool all) {
   if (!ingests.ok()) return ReportError(ingests.error().Wrap("prune"));
   auto gc = CollectGarbage(**store);
   if (!gc.ok()) return ReportError(gc.error().Wrap("prune"));
-  std::printf("Removed %d untagged images, %d blobs, %d partial writes; reclaimed %s\n", untagged,
-              gc->blobs_removed, *ingests, HumanSize(gc->bytes_removed).c_str());
+  std::printf("Removed %d untagged images, %d blobs, %d snapshots, %d partial writes; reclaimed %s\n",
+              untagged, gc->blobs_removed, gc->snapshots_removed, *ingests,
+              HumanSize(gc->bytes_removed).c_str());
   return kExitOk;
 }
 
 }  // namespace
 
 Command MakePruneCommand() {
-  return {"prune", "Remove unreferenced blobs and leftovers of killed commands",
+  return {"prune", "Remove unreferenced blobs and snapshots and leftovers of killed commands",
           [](CLI::App* app, const GlobalOptions* g) {
             auto all = std::make_shared<bool>(false);
             app->add_flag("-a,--all", *all, "Also remove untagged images");

@@ -32,7 +32,8 @@ int Pull(const GlobalOptions& g, const PullFlags& f) {
   auto client = MakeRegistryClient(ref->domain(), f.tls_verify);
   if (!client.ok()) return ReportError(client.error());
   auto r = registry::Pull(**client, **store, *ref, options);
-  if (!r.ok()) return ReportError(r.error());
+  // Whatever the registry sent (a malformed manifest included) is a failure, not a usage error.
+  if (!r.ok()) return ReportError(r.error(), kExitFailure);
   std::fprintf(stderr, "Pulled %s: %d blobs fetched, %d already present\n", r->name.c_str(),
                r->blobs_fetched, r->blobs_present);
   std::fprintf(stderr, "Digest: %s\n",

@@ -1,5 +1,7 @@
 // bld run [flags] IMAGE [CMD [ARG...]]: run a command in a new container from an image.
 #include <fcntl.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -15,6 +17,7 @@
 #include "oci/image.h"
 #include "runner/detach.h"
 #include "runner/runner.h"
+#include "runner/seccomp.h"
 #include "snapshot/snapshotter.h"
 #include "snapshot/unpack.h"
 
@@ -24,6 +27,8 @@ namespace {
 
 struct RunFlags {
   bool rm = false, detach = false, interactive = false, tty = false, read_only = false;
+  bool init = false;
+  std::vector<std::string> security_opts, devices;
   std::string name, workdir, user, entrypoint, hostname, network = "host", memory, cpus;
   bool entrypoint_set = false;
   int64_t pids_limit = 0;
@@ -201,6 +206,51 @@ Result<runner::Spec> MakeSpec(const RunFlags& f, const oci::Image& image, const 
   }
   if (f.pids_limit > 0) spec.limits.pids = f.pids_limit;
   spec.tty = f.tty;
+  spec.init = f.init;
+  for (const std::string& d : f.devices) {
+    // HOST[:CONTAINER][:PERMISSIONS], as Docker.
+    runner::Device dev;
+    size_t c1 = d.find(':');
+    dev.host_path = d.substr(0, c1);
+    if (c1 != std::string::npos) {
+      std::string rest = d.substr(c1 + 1);
+      size_t c2 = rest.find(':');
+      if (c2 != std::string::npos) {
+        dev.container_path = rest.substr(0, c2);
+        dev.permissions = rest.substr(c2 + 1);
+      } else if (!rest.empty() && rest[0] == '/') {
+        dev.container_path = rest;
+      } else {
+        dev.permissions = rest;
+      }
+    }
+    if (dev.host_path.empty() || dev.host_path[0] != '/') {
+      return InvalidArgumentError("invalid --device \"" + d + "\": want HOST[:CONTAINER][:rwm]");
+    }
+    spec.devices.push_back(std::move(dev));
+  }
+  for (const std::string& o : f.security_opts) {
+    // Docker's spellings: no-new-privileges[=|:true|false], seccomp=unconfined|PROFILE.
+    size_t sep = o.find_first_of("=:");
+    std::string key = o.substr(0, sep), value = sep == std::string::npos ? "" : o.substr(sep + 1);
+    if (key == "no-new-privileges") {
+      if (value.empty() || value == "true") spec.no_new_privileges = true;
+      else if (value == "false") spec.no_new_privileges = false;
+      else return InvalidArgumentError("--security-opt " + o + ": want true or false");
+    } else if (key == "seccomp" && o[sep] == '=') {
+      if (value == "unconfined") {
+        spec.seccomp = false;
+      } else {
+        return InvalidArgumentError("--security-opt " + o +
+                                  ": seccomp profiles from a file are not supported yet (the "
+                                  "default profile, or seccomp=unconfined)");
+      }
+    } else {
+      return InvalidArgumentError("--security-opt " + o +
+                                  " is not supported (no-new-privileges[=true|false], "
+                                  "seccomp=unconfined)");
+    }
+  }
   spec.id = id.substr(0, 12);
   return spec;
 }
@@ -215,6 +265,8 @@ int RunContainer(const GlobalOptions& g, const RunFlags& f) {
                        kExitBldFailed);
   }
   std::string root = StoreRoot(g);
+  // The compiled seccomp program survives this process (it costs ms per run to compile).
+  runner::SetSeccompCacheDir(root + "/cache/seccomp");
   auto store = OpenStore(g);
   if (!store.ok()) return ReportError(store.error(), kExitBldFailed);
   SweepAutoRemoved(root);
@@ -276,6 +328,18 @@ int RunContainer(const GlobalOptions& g, const RunFlags& f) {
       if (!s.ok()) return fail(s.error().Wrap("mount the container's root filesystem"));
     }
   } else {
+    // The root filesystem is mounted in a mount namespace of this process and the
+    // container alone: if bld is SIGKILLed, the kernel drops the mount with the last of
+    // them (the container dies with us: PDEATHSIG), and the next command sweeps the
+    // container's directory. Without the privilege for a namespace, the mount is on the
+    // host's table and the sweep unmounts it.
+    if (unshare(CLONE_NEWNS) == 0) {
+      if (mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) != 0) {
+        return fail(ErrnoError("make the run's mount namespace a slave"));
+      }
+    } else if (errno != EPERM) {
+      return fail(ErrnoError("unshare a mount namespace for the container's root filesystem"));
+    }
     auto m = snapshot::ScopedMount::Create(*mounts, rootfs);
     if (!m.ok()) return fail(m.error().Wrap("mount the container's root filesystem"));
     mounted = std::move(*m);
@@ -329,6 +393,9 @@ Command MakeRunCommand() {
             app->add_flag("-d,--detach", f->detach, "Run in the background and print the ID");
             app->add_flag("-i,--interactive", f->interactive, "Keep stdin attached");
             app->add_flag("-t,--tty", f->tty, "Allocate a pseudo-terminal");
+            app->add_flag("--init", f->init,
+                          "Run an init as PID 1 that forwards signals and reaps zombies "
+                          "(default: the command is PID 1)");
             app->add_option("--name", f->name, "Container name");
             app->add_option("-e,--env", f->env, "Set K=V (or pass K from our environment)");
             app->add_option("--env-file", f->env_files, "Read K=V lines from a file");
@@ -347,6 +414,11 @@ Command MakeRunCommand() {
             app->add_flag("--read-only", f->read_only, "Mount the root filesystem read-only");
             app->add_option("--cap-add", f->cap_add, "Add a capability");
             app->add_option("--cap-drop", f->cap_drop, "Drop a capability");
+            app->add_option("--device", f->devices,
+                            "Add a host device: HOST[:CONTAINER][:rwm]");
+            app->add_option("--security-opt", f->security_opts,
+                            "no-new-privileges[=true|false] (default false: setuid works), "
+                            "seccomp=unconfined (default: Docker's profile)");
             app->add_option("IMAGE", f->image, "Image to run")->required();
             app->add_option("COMMAND", f->command, "Command and arguments");
             // Everything after the image belongs to the container's command.

@@ -66,7 +66,11 @@ EnvMap StageVariables::Visible() const {
   return m;
 }
 
-Status StageVariables::Declare(const ArgInstruction& arg) {
+Result<std::vector<ArgDecl>> StageVariables::Declare(const ArgInstruction& arg) {
+  // As BuildKit's dispatchArg, one name at a time: the --build-arg, else the default
+  // expanded with what is visible now (an earlier name of the same ARG included; not
+  // evaluated when a build arg is given), else the global value. Names never expand.
+  std::vector<ArgDecl> declared;
   for (const ArgDecl& d : arg.args) {
     std::optional<std::string> value;
     auto b = build_args_.find(d.key);
@@ -81,12 +85,30 @@ Status StageVariables::Declare(const ArgInstruction& arg) {
     } else if (auto p = predefined_.find(d.key); p != predefined_.end()) {
       value = p->second;
     }
-    args_.erase(std::remove_if(args_.begin(), args_.end(),
-                               [&](const auto& kv) { return kv.first == d.key; }),
-                args_.end());
-    if (value) args_.emplace_back(d.key, std::move(*value));
+    declared.push_back(ArgDecl{d.key, value});
+    // A valued (re-)declaration moves to the end of the environment; one without a value
+    // keeps the earlier value (BuildKit only ever adds to the stage's environment).
+    if (value) {
+      args_.erase(std::remove_if(args_.begin(), args_.end(),
+                                 [&](const auto& kv) { return kv.first == d.key; }),
+                  args_.end());
+      args_.emplace_back(d.key, std::move(*value));
+    }
+    if (std::find(declared_.begin(), declared_.end(), d.key) == declared_.end()) {
+      declared_.push_back(d.key);
+    }
   }
-  return Ok();
+  return declared;
+}
+
+std::vector<std::string> StageVariables::HistoryArgs() const {
+  EnvMap visible = Visible();
+  std::vector<std::string> out;
+  for (const auto& k : declared_) {
+    auto it = visible.find(k);
+    out.push_back(k + "=" + (it == visible.end() ? std::string() : it->second));
+  }
+  return out;
 }
 
 void StageVariables::SetEnvVar(const std::string& key, const std::string& value) {
@@ -100,13 +122,13 @@ void StageVariables::SetEnvVar(const std::string& key, const std::string& value)
   env_.push_back(prefix + value);
 }
 
-Status StageVariables::SetEnv(const EnvInstruction& env) {
+Result<std::vector<KeyValue>> StageVariables::SetEnv(const EnvInstruction& env) {
   BLD_ASSIGN_OR_RETURN(std::vector<KeyValue> pairs, ExpandPairs(env.vars));
   for (const KeyValue& kv : pairs) {
     if (kv.key.empty()) return InvalidArgumentError("ENV names can not be blank");
-    SetEnvVar(kv.key, kv.value);
   }
-  return Ok();
+  for (const KeyValue& kv : pairs) SetEnvVar(kv.key, kv.value);
+  return pairs;
 }
 
 Result<std::string> StageVariables::Expand(std::string_view word) const {

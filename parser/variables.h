@@ -44,11 +44,14 @@ class StageVariables final {
   StageVariables(const std::vector<std::string>& image_env, EnvMap meta_values, EnvMap build_args,
                  EnvMap predefined = {}, char escape_token = '\\');
 
-  // ARG inside the stage (declares, in order).
-  Status Declare(const ArgInstruction& arg);
+  // ARG inside the stage (declares, in order). Returns each name with the value it got
+  // (build arg, expanded default or global value; nullopt for none): BuildKit's history
+  // entry "ARG foo=bar unset".
+  Result<std::vector<ArgDecl>> Declare(const ArgInstruction& arg);
   // ENV: every key and value expands with the variables as they were before
-  // this instruction (Docker's rule), then they are set in order.
-  Status SetEnv(const EnvInstruction& env);
+  // this instruction (Docker's rule), then they are set in order. Returns the pairs as
+  // set (for the history entry: "ENV x=1:2", not the pairs re-expanded afterwards).
+  Result<std::vector<KeyValue>> SetEnv(const EnvInstruction& env);
 
   // Expands one word (quotes removed, variables substituted), e.g. a COPY source.
   Result<std::string> Expand(std::string_view word) const;
@@ -67,6 +70,11 @@ class StageVariables final {
   const std::vector<std::string>& Env() const { return env_; }
   // The environment of a RUN: Env() plus declared ARGs that ENV does not override.
   std::vector<std::string> RunEnv() const;
+  // "k=v" for every ARG declared so far, with or without a value, in the order of first
+  // declaration (a re-declaration keeps the place, takes the new value); the value as the
+  // stage sees it (ENV wins), "" for none. The build args of RUN's history entry, as
+  // BuildKit's runCommandString writes them: "RUN |2 foo=bar2 bar=123 ...".
+  std::vector<std::string> HistoryArgs() const;
   // Declared ARGs with a value, in declaration order (for cache keys).
   const std::vector<std::pair<std::string, std::string>>& Args() const { return args_; }
   // --build-arg names some ARG of this stage (or a meta ARG) consumed.
@@ -78,6 +86,7 @@ class StageVariables final {
 
   std::vector<std::string> env_;
   std::vector<std::pair<std::string, std::string>> args_;
+  std::vector<std::string> declared_;  // every ARG name, in order of first declaration
   EnvMap meta_values_;
   EnvMap build_args_;
   EnvMap predefined_;

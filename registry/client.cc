@@ -514,6 +514,13 @@ Result<FetchedManifest> Client::GetManifest(const std::string& repo, const std::
     return FailedPreconditionError(Context(repo) + ": manifest " + reference +
                                    ": the registry served content with digest " + m.digest.str());
   }
+  // The registry's word for what the tag points at must be what it sent (containerd
+  // rejects a mismatch too): a proxy or a registry bug must not tag other content.
+  if (auto dcd = r.Header("docker-content-digest"); dcd && *dcd != m.digest.str()) {
+    return FailedPreconditionError(Context(repo) + ": manifest " + reference +
+                                   ": Docker-Content-Digest says " + *dcd +
+                                   " but the content served has digest " + m.digest.str());
+  }
   return m;
 }
 

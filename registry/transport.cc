@@ -1,5 +1,7 @@
 #include "registry/transport.h"
 
+#include "registry/curl_loader.h"
+
 #include <curl/curl.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -161,7 +163,10 @@ class CurlTransport final : public Transport {
   }
 
   Result<HttpResponse> Perform(CURL* curl, const HttpRequest& request) {
-    if (curl == nullptr) return InternalError("curl_easy_init failed");
+    if (curl == nullptr) {
+      std::string why = CurlLoadError();
+      return InternalError(why.empty() ? "curl_easy_init failed" : why);
+    }
     curl_easy_reset(curl);
     HttpResponse response;
     Transfer t;

@@ -97,7 +97,8 @@ uint64_t ReadKey(const std::string& file, const std::string& key) {
 }  // namespace
 
 Result<Cgroup> Cgroup::Create(const std::string& parent, const std::string& id,
-                              const CgroupLimits& limits) {
+                              const CgroupLimits& limits, bool device_policy,
+                              const std::vector<std::string>& extra_device_rules) {
   Cgroup cg;
   struct statfs sfs;
   if (statfs(kRoot, &sfs) != 0)
@@ -107,6 +108,7 @@ Result<Cgroup> Cgroup::Create(const std::string& parent, const std::string& id,
   std::string name = "bld-" + id;
 
   if (cg.v2_) {
+    if (limits.empty()) return cg;  // nothing to enforce through cgroup files
     std::string base = Join(kRoot, parent.empty() ? self[""] : parent);
     std::string dir = base + "/" + name;
     std::string controllers;
@@ -194,6 +196,21 @@ Result<Cgroup> Cgroup::Create(const std::string& parent, const std::string& id,
   if (limits.pids) {
     BLD_ASSIGN_OR_RETURN(std::string dir, make("pids", "pids limit"));
     BLD_TRY(WriteCgroupFile(dir, "pids.max", std::to_string(*limits.pids), "pids limit"));
+  }
+  if (device_policy) {
+    // Docker's default (runc's AllowedDevices): deny everything, then allow these.
+    static const char* const kAllow[] = {
+        "c *:* m", "b *:* m", "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm",
+        "c 1:9 rwm", "c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm",
+    };
+    BLD_ASSIGN_OR_RETURN(std::string dir, make("devices", "the device policy"));
+    BLD_TRY(WriteCgroupFile(dir, "devices.deny", "a", "the device policy"));
+    for (const char* rule : kAllow) {
+      BLD_TRY(WriteCgroupFile(dir, "devices.allow", rule, "the device policy"));
+    }
+    for (const std::string& rule : extra_device_rules) {
+      BLD_TRY(WriteCgroupFile(dir, "devices.allow", rule, "--device"));
+    }
   }
   return cg;
 }

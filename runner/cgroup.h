@@ -18,8 +18,14 @@ class Cgroup final {
   // Creates "<parent>/bld-<id>" and writes `limits`. `parent` is relative to the hierarchy
   // root; empty = the calling process's cgroup. Fails with a message naming the controller
   // and file when a limit cannot be enforced (controller missing, no permission...).
+  // With `device_policy` on a v1/hybrid host, also a devices cgroup with Docker's default
+  // policy (devices.deny "a", then its allow list: mknod of any node, but only null, zero,
+  // full, random, urandom, tty, ptmx and the pts can be opened). On v2 that policy needs a
+  // BPF_CGROUP_DEVICE program, which bld does not load yet: there /dev is bld's own tmpfs
+  // and image nodes are on nodev mounts only where the kernel puts them.
   static Result<Cgroup> Create(const std::string& parent, const std::string& id,
-                               const CgroupLimits& limits);
+                               const CgroupLimits& limits, bool device_policy = false,
+                               const std::vector<std::string>& extra_device_rules = {});
   Cgroup(const Cgroup&) = delete;
   Cgroup& operator=(const Cgroup&) = delete;
   Cgroup(Cgroup&& other) noexcept;

@@ -34,11 +34,13 @@
 #include <mutex>
 
 #include "base/file.h"
+#include "base/in_root.h"
 #include "base/random.h"
 #include "base/temp_dir.h"
 #include "runner/capabilities.h"
 #include "runner/cgroup.h"
 #include "runner/idmap.h"
+#include "runner/init_binary.h"
 #include "runner/seccomp.h"
 #include "runner/setup_plan.h"
 #include "runner/user.h"
@@ -52,8 +54,8 @@ namespace {
 // fixed buffers (no allocation: the parent may have other threads holding allocator locks).
 
 struct ChildChannel {
-  int sync_fd;    // socketpair end: 'G' from the parent; error reports to the parent
-  int status_fd;  // pipe: the init writes the command's wait status
+  int sync_fd;  // socketpair end: 'G' from the parent; error reports to the parent
+  int init_fd;  // the container init's sealed memfd (init_binary.h), -1 without init
 };
 
 const char* ErrnoText(int err) {
@@ -85,16 +87,17 @@ const char* ErrnoText(int err) {
     ChildFail(ch, 'E', e_, 125, fmt ": %s" __VA_OPT__(, ) __VA_ARGS__, ErrnoText(e_)); \
   } while (0)
 
-// Opens `path` (absolute, inside the container) under `root_fd` with symlinks resolved inside
-// the root. Creates it when missing: a directory, or for kFile an empty file (parents are
-// directories). Returns an O_PATH fd or -1 with errno set.
-int OpenInRoot(int root_fd, const char* path, SetupOp::Create create) {
-  open_how how{};
-  how.flags = O_PATH | O_CLOEXEC;
-  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+// Opens `path` (absolute, inside the container) under `root_fd` through the one resolver
+// (base/in_root.h: symlinks resolved inside the root, magic links refused), with
+// `extra_resolve` (RESOLVE_NO_SYMLINKS for bld's own trees). With `nofollow` a final symlink
+// is opened as itself (the caller refuses it). Creates the target when missing: a directory,
+// or for kFile an empty file (parents are directories). Returns an O_PATH fd or -1 with
+// errno set.
+int OpenTarget(int root_fd, const char* path, SetupOp::Create create, uint64_t extra_resolve,
+               bool nofollow) {
+  const int flags = O_PATH | (nofollow ? O_NOFOLLOW : 0);
   while (*path == '/') ++path;
-  if (*path == '\0') return static_cast<int>(fcntl(root_fd, F_DUPFD_CLOEXEC, 0));
-  int fd = static_cast<int>(syscall(SYS_openat2, root_fd, path, &how, sizeof(how)));
+  int fd = OpenInRootRaw(root_fd, path, flags, 0, extra_resolve);
   if (fd >= 0 || errno != ENOENT || create == SetupOp::Create::kNone) return fd;
   // Create component by component.
   char buf[PATH_MAX];
@@ -115,7 +118,7 @@ int OpenInRoot(int root_fd, const char* path, SetupOp::Create create) {
       parent = static_cast<int>(fcntl(root_fd, F_DUPFD_CLOEXEC, 0));
     } else {
       buf[pos - 1] = '\0';
-      parent = static_cast<int>(syscall(SYS_openat2, root_fd, buf, &how, sizeof(how)));
+      parent = OpenInRootRaw(root_fd, buf, O_PATH | O_DIRECTORY, 0, extra_resolve);
       buf[pos - 1] = '/';
     }
     if (parent < 0) return -1;
@@ -139,7 +142,7 @@ int OpenInRoot(int root_fd, const char* path, SetupOp::Create create) {
     }
     pos = end + 1;
   }
-  return static_cast<int>(syscall(SYS_openat2, root_fd, path, &how, sizeof(how)));
+  return OpenInRootRaw(root_fd, path, flags, 0, extra_resolve);
 }
 
 void FdPath(char (&buf)[64], int fd) { snprintf(buf, sizeof(buf), "/proc/self/fd/%d", fd); }
@@ -159,7 +162,7 @@ unsigned long LockedFlags(int fd) {
 }
 
 void RemountReadOnly(const ChildChannel& ch, int root_fd, const char* target) {
-  int fd = OpenInRoot(root_fd, target, SetupOp::Create::kNone);
+  int fd = OpenTarget(root_fd, target, SetupOp::Create::kNone, 0, false);
   if (fd < 0) CHILD_FAIL_ERRNO(ch, "remount %s read-only: open", target);
   char p[64];
   FdPath(p, fd);
@@ -170,12 +173,75 @@ void RemountReadOnly(const ChildChannel& ch, int root_fd, const char* target) {
   close(fd);
 }
 
+// Whether the first component of `path` ("/proc" of "/proc/kcore") is a mount of the file
+// system `magic`: a masked path may be absent only from the real procfs or sysfs.
+bool TopIsFileSystem(int root_fd, const char* path, unsigned long magic) {
+  char top[64];
+  const char* slash = std::strchr(path + 1, '/');
+  size_t n = slash != nullptr ? static_cast<size_t>(slash - path) : std::strlen(path);
+  if (n >= sizeof(top)) return false;
+  std::memcpy(top, path, n);
+  top[n] = '\0';
+  int fd = OpenInRootRaw(root_fd, top, O_PATH | O_DIRECTORY | O_NOFOLLOW, 0, RESOLVE_NO_SYMLINKS);
+  if (fd < 0) return false;
+  struct statfs sfs;
+  bool ok = fstatfs(fd, &sfs) == 0 && static_cast<unsigned long>(sfs.f_type) == magic;
+  close(fd);
+  return ok;
+}
+
+// Read-only for the mount at `target` and every mount below it (a -v SRC:DST:ro whose SRC has
+// mounts inside): mount_setattr(2) with AT_RECURSIVE, Linux 5.12 and later.
+void RecursiveReadOnly(const ChildChannel& ch, int root_fd, const char* target) {
+  int fd = OpenTarget(root_fd, target, SetupOp::Create::kNone, 0, false);
+  if (fd < 0) CHILD_FAIL_ERRNO(ch, "make %s read-only: open", target);
+  mount_attr attr{};
+  attr.attr_set = MOUNT_ATTR_RDONLY;
+  if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) != 0) {
+    if (errno == ENOSYS) {
+      ChildFail(ch, 'E', ENOSYS, 125,
+                "make %s recursively read-only: this kernel has no mount_setattr (Linux 5.12 or "
+                "later is needed for read-only binds)",
+                target);
+    }
+    CHILD_FAIL_ERRNO(ch, "make %s recursively read-only", target);
+  }
+  close(fd);
+}
+
 void ExecuteOp(const ChildChannel& ch, int root_fd, const SetupOp& op) {
   const char* target = op.target.c_str();
-  int fd = OpenInRoot(root_fd, target, op.create);
+  const bool refuse_all = op.links == SetupOp::Links::kRefuseAll;
+  const bool nofollow = op.links != SetupOp::Links::kFollow;
+  // "mount SRC on TARGET" / "mask TARGET" for messages.
+  char what[PATH_MAX + 64];
+  if (op.kind == SetupOp::Kind::kMount) {
+    snprintf(what, sizeof(what), "mount %s on %s",
+             op.source.empty() ? op.fstype.c_str() : op.source.c_str(), target);
+  } else {
+    snprintf(what, sizeof(what), "%s %s", op.Describe(), target);
+  }
+  int fd = OpenTarget(root_fd, target, op.create, refuse_all ? RESOLVE_NO_SYMLINKS : 0, nofollow);
   if (fd < 0) {
-    if (errno == ENOENT && op.optional) return;
-    CHILD_FAIL_ERRNO(ch, "%s %s: open mount point", op.Describe(), target);
+    if (errno == ENOENT && op.optional && TopIsFileSystem(root_fd, target, op.fs_magic)) return;
+    if (errno == ELOOP && refuse_all) {
+      ChildFail(ch, 'E', ELOOP, 125,
+                "%s: the image has a symlink on the way to %s; refused (it must be a plain "
+                "directory)",
+                what, target);
+    }
+    CHILD_FAIL_ERRNO(ch, "%s: open mount point", what);
+  }
+  struct stat tst;
+  if (fstat(fd, &tst) != 0) CHILD_FAIL_ERRNO(ch, "%s: stat mount point", what);
+  if (S_ISLNK(tst.st_mode)) {
+    ChildFail(ch, 'E', ELOOP, 125, "%s: %s is a symlink in the image; refused", what, target);
+  }
+  if (op.create == SetupOp::Create::kDir && !S_ISDIR(tst.st_mode)) {
+    ChildFail(ch, 'E', ENOTDIR, 125, "%s: Not a directory in the image", what);
+  }
+  if (op.create == SetupOp::Create::kFile && !S_ISREG(tst.st_mode)) {
+    ChildFail(ch, 'E', EINVAL, 125, "%s: not a regular file in the image", what);
   }
   char p[64];
   FdPath(p, fd);
@@ -215,7 +281,13 @@ void ExecuteOp(const ChildChannel& ch, int root_fd, const SetupOp& op) {
       break;  // OpenInRoot created it
   }
   close(fd);
-  if (op.read_only) RemountReadOnly(ch, root_fd, target);
+  if (op.read_only) {
+    if (op.kind == SetupOp::Kind::kMount && (op.flags & MS_REC) != 0) {
+      RecursiveReadOnly(ch, root_fd, target);
+    } else {
+      RemountReadOnly(ch, root_fd, target);
+    }
+  }
 }
 
 void BringLoopbackUp(const ChildChannel& ch) {
@@ -342,35 +414,24 @@ void SetupStdio(const ChildChannel& ch, const SetupPlan& plan) {
   }
 }
 
-// PID 1 of the container when it is not the command: forwards signals to the command, reaps
-// every zombie, exits with the command's status.
-[[noreturn]] void InitLoop(const ChildChannel& ch, pid_t command) {
-  sigset_t all;
-  sigfillset(&all);
-  int status = 0;
-  while (true) {
-    siginfo_t info;
-    int sig = sigwaitinfo(&all, &info);
-    if (sig < 0) continue;
-    if (sig == SIGCHLD) {
-      bool done = false;
-      int st;
-      pid_t p;
-      while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
-        if (p == command) {
-          status = st;
-          done = true;
-        }
-      }
-      if (done) break;
-      continue;
-    }
-    if (sig == SIGTTIN || sig == SIGTTOU) continue;
-    kill(command, sig);
+// Execs the container init (init_binary.h) from its sealed memfd with the command as its
+// argv and the container's environment; the setup channel goes to it as fd 3, for the
+// command's exec error. Nothing else stays open.
+[[noreturn]] void ExecInit(const ChildChannel& ch, const SetupPlan& plan) {
+  // The memfd out of the way of fd 3 first, then the channel onto 3 (without close-on-exec).
+  int init_fd = static_cast<int>(fcntl(ch.init_fd, F_DUPFD_CLOEXEC, 10));
+  if (init_fd < 0) CHILD_FAIL_ERRNO(ch, "dup the container init");
+  if (ch.sync_fd == 3) {
+    if (fcntl(3, F_SETFD, 0) != 0) CHILD_FAIL_ERRNO(ch, "pass the setup channel to the init");
+  } else if (dup2(ch.sync_fd, 3) != 3) {
+    CHILD_FAIL_ERRNO(ch, "pass the setup channel to the init");
   }
-  while (write(ch.status_fd, &status, sizeof(status)) < 0 && errno == EINTR) {
-  }
-  _exit(ExitCodeFromStatus(status));
+  ChildChannel on3{3, -1};
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+  syscall(SYS_execveat, init_fd, "", plan.init_argv.data(), plan.envp.data(), AT_EMPTY_PATH);
+  CHILD_FAIL_ERRNO(on3, "exec the container init");
 }
 
 [[noreturn]] void ChildMain(const ChildChannel& ch, const SetupPlan& plan) {
@@ -435,7 +496,16 @@ void SetupStdio(const ChildChannel& ch, const SetupPlan& plan) {
     if (setrlimit(r.resource, &want) != 0) CHILD_FAIL_ERRNO(ch, "setrlimit %d", r.resource);
   }
 
-  if (chdir(plan.cwd.c_str()) != 0) CHILD_FAIL_ERRNO(ch, "chdir %s", plan.cwd.c_str());
+  {
+    // Through the resolver: a working directory like /proc/self/fd/N (a magic link to
+    // whatever fd is open here) is refused, not followed out of the root.
+    int new_root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    int cwd = new_root < 0 ? -1
+                           : OpenInRootRaw(new_root, plan.cwd.c_str(), O_PATH | O_DIRECTORY);
+    if (cwd < 0 || fchdir(cwd) != 0) CHILD_FAIL_ERRNO(ch, "chdir %s", plan.cwd.c_str());
+    close(cwd);
+    close(new_root);
+  }
 
   // Capabilities: bounding set first (needs CAP_SETPCAP), then ids keeping the permitted
   // set, then the final sets.
@@ -473,30 +543,12 @@ void SetupStdio(const ChildChannel& ch, const SetupPlan& plan) {
   // Nothing of ours may leak into the command.
   syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
 
-  if (!plan.init) {
-    close(ch.status_fd);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
-    ExecOrFail(ch, plan);
-  }
-  sigset_t all, old;
-  sigfillset(&all);
-  sigprocmask(SIG_BLOCK, &all, &old);
-  pid_t command = static_cast<pid_t>(syscall(SYS_clone, SIGCHLD, nullptr, nullptr, nullptr, 0));
-  if (command < 0) CHILD_FAIL_ERRNO(ch, "fork the command");
-  if (command == 0) {
-    close(ch.status_fd);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
-    ExecOrFail(ch, plan);
-  }
-  // The init keeps only stdio and the status pipe: other fds of the caller (pipes whose EOF
-  // someone waits for, log files) must not stay open for the container's lifetime.
-  if (ch.status_fd > 3) syscall(SYS_close_range, 3, ch.status_fd - 1, 0);
-  syscall(SYS_close_range, ch.status_fd + 1, ~0U, 0);
-  InitLoop(ch, command);
+  // PID 1 is the command itself, or the exec'd init: never this fork of bld.
+  if (plan.init) ExecInit(ch, plan);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+  ExecOrFail(ch, plan);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -719,8 +771,14 @@ Result<Container> Container::Start(const Spec& spec) {
   BLD_ASSIGN_OR_RETURN(SetupPlan plan, BuildSetupPlan(spec, etc_dir ? etc_dir->path() : ""));
 
   std::unique_ptr<Cgroup> cgroup;
-  if (!spec.limits.empty()) {
-    BLD_ASSIGN_OR_RETURN(Cgroup cg, Cgroup::Create(spec.cgroup_parent, id, spec.limits));
+  // The device policy: where we are root on the host (a user namespace cannot open host
+  // devices anyway) and the v1 devices controller is there.
+  const bool device_policy = !plan.user_namespace && geteuid() == 0 &&
+                             IsDirectory("/sys/fs/cgroup/devices");
+  if (!spec.limits.empty() || device_policy) {
+    BLD_ASSIGN_OR_RETURN(Cgroup cg,
+                         Cgroup::Create(spec.cgroup_parent, id, spec.limits, device_policy,
+                                        plan.device_rules));
     cgroup = std::make_unique<Cgroup>(std::move(cg));
   }
 
@@ -731,9 +789,10 @@ Result<Container> Container::Start(const Spec& spec) {
     return ErrnoError("socketpair");
   }
   UniqueFd sync_parent(sv[0]), sync_child(sv[1]);
-  int pfd[2];
-  if (pipe2(pfd, O_CLOEXEC) != 0) return ErrnoError("pipe");
-  UniqueFd status_read(pfd[0]), status_write(pfd[1]);
+  int init_fd = -1;
+  if (plan.init) {
+    BLD_ASSIGN_OR_RETURN(init_fd, InitBinaryFd());
+  }
 
   plan.Finalize();
   unsigned long flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | SIGCHLD;
@@ -752,12 +811,11 @@ Result<Container> Container::Start(const Spec& spec) {
     return PosixError("clone container namespaces" + hint, err);
   }
   if (pid == 0) {
-    ChildChannel ch{sync_child.get(), status_write.get()};
+    ChildChannel ch{sync_child.get(), init_fd};
     ChildMain(ch, plan);
   }
   c.pid_ = pid;
   sync_child.reset();
-  status_write.reset();
 
   auto abort_child = [&](Error e) -> Error {
     kill(pid, SIGKILL);
@@ -822,14 +880,12 @@ Result<Container> Container::Start(const Spec& spec) {
   } else if (n != 0) {
     return abort_child(InternalError("start container: malformed setup status"));
   }
-  c.status_fd_ = std::move(status_read);
   return c;
 }
 
 Container::Container(Container&& other) noexcept
     : pid_(std::exchange(other.pid_, -1)),
       init_(other.init_),
-      status_fd_(std::move(other.status_fd_)),
       pty_master_(std::move(other.pty_master_)),
       exec_error_(std::move(other.exec_error_)),
       exec_code_(other.exec_code_),
@@ -862,17 +918,14 @@ Status Container::Signal(int sig) const {
 Result<ExitStatus> Container::Finish(int wait_status) {
   pid_ = -1;
   ExitStatus s;
-  int status = wait_status;
-  if (init_ && status_fd_) {
-    int reported;
-    ssize_t n;
-    while ((n = read(status_fd_.get(), &reported, sizeof(reported))) < 0 && errno == EINTR) {
-    }
-    if (n == sizeof(reported)) status = reported;  // else the init itself was killed
+  // Only from waitpid: nothing in the container can write what we report.
+  s.code = ExitCodeFromStatus(wait_status);
+  s.signal = WIFSIGNALED(wait_status) ? WTERMSIG(wait_status) : 0;
+  // The init exits with 128+N when a signal N killed the command (it cannot die of the
+  // signal itself: PID 1 of a namespace ignores it), as docker-init does.
+  if (init_ && WIFEXITED(wait_status) && s.code > 128 && s.code - 128 < NSIG) {
+    s.signal = s.code - 128;
   }
-  status_fd_.reset();
-  s.code = ExitCodeFromStatus(status);
-  s.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
   if (!exec_error_.empty()) {
     s.exec_error = exec_error_;
     s.code = exec_code_;

@@ -61,8 +61,7 @@ class Container final {
   Result<ExitStatus> Finish(int wait_status);
 
   pid_t pid_ = -1;
-  bool init_ = true;
-  UniqueFd status_fd_;  // the init reports the command's wait status here
+  bool init_ = false;
   UniqueFd pty_master_;
   std::string exec_error_;
   int exec_code_ = 0;

@@ -16,8 +16,16 @@
 namespace bld::runner {
 
 // Compiles the default profile for a container with capabilities `caps` into a BPF program
-// for seccomp(SECCOMP_SET_MODE_FILTER), for the native architecture only (other ABIs, e.g.
-// 32-bit x86 syscalls, kill the process).
+// for seccomp(SECCOMP_SET_MODE_FILTER). On x86-64 it covers the i386 and x32 ABIs too (as
+// Docker's profile does); socket(AF_VSOCK) fails with EPERM.
 Result<std::vector<sock_filter>> BuildDefaultSeccompFilter(CapabilitySet caps);
+
+// BuildDefaultSeccompFilter, cached: in memory for this process, and in `dir` (see
+// SetSeccompCacheDir) across processes, since compiling the three ABIs costs milliseconds on
+// every `bld run`. The cache file is named by a digest of the profile, the libseccomp
+// version and `caps`; one that does not read back as a whole program is rebuilt.
+Result<std::vector<sock_filter>> CachedDefaultSeccompFilter(CapabilitySet caps);
+// Directory for compiled filters (created when first written); "" = memory only (default).
+void SetSeccompCacheDir(std::string dir);
 
 }  // namespace bld::runner

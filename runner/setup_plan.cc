@@ -2,10 +2,12 @@
 
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <linux/magic.h>
 #include <linux/openat2.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -31,6 +33,7 @@ constexpr const char kDefaultPath[] =
 constexpr const char* kMaskedPaths[] = {
     "/proc/asound",
     "/proc/acpi",
+    "/proc/interrupts",
     "/proc/kcore",
     "/proc/keys",
     "/proc/latency_stats",
@@ -67,17 +70,6 @@ int LastCap() {
     return v > 0 && v < 64 ? v : CAP_LAST_CAP;
   }();
   return last;
-}
-
-Result<std::vector<sock_filter>> CachedSeccompFilter(CapabilitySet caps) {
-  static std::mutex mu;
-  static std::map<CapabilitySet, std::vector<sock_filter>> cache;
-  std::lock_guard<std::mutex> lock(mu);
-  auto it = cache.find(caps);
-  if (it != cache.end()) return it->second;
-  BLD_ASSIGN_OR_RETURN(auto prog, BuildDefaultSeccompFilter(caps));
-  cache.emplace(caps, prog);
-  return prog;
 }
 
 bool HasEnv(const std::vector<std::string>& env, std::string_view key) {
@@ -162,8 +154,16 @@ const char* SetupOp::Describe() const {
 void SetupPlan::Finalize() {
   argv.clear();
   envp.clear();
-  for (std::string& a : args) argv.push_back(a.data());
+  init_argv.clear();
+  static char kInitName[] = "bld-init", kDashes[] = "--";
+  init_argv.push_back(kInitName);
+  init_argv.push_back(kDashes);
+  for (std::string& a : args) {
+    argv.push_back(a.data());
+    init_argv.push_back(a.data());
+  }
   argv.push_back(nullptr);
+  init_argv.push_back(nullptr);
   for (std::string& e : env) envp.push_back(e.data());
   envp.push_back(nullptr);
 }
@@ -281,7 +281,7 @@ Result<SetupPlan> BuildSetupPlan(const Spec& spec, const std::string& etc_dir) {
   plan.no_new_privileges = spec.no_new_privileges;
   plan.seccomp = spec.seccomp;
   if (spec.seccomp) {
-    BLD_ASSIGN_OR_RETURN(plan.seccomp_filter, CachedSeccompFilter(plan.capabilities));
+    BLD_ASSIGN_OR_RETURN(plan.seccomp_filter, CachedDefaultSeccompFilter(plan.capabilities));
   }
 
   // Environment.
@@ -298,11 +298,13 @@ Result<SetupPlan> BuildSetupPlan(const Spec& spec, const std::string& etc_dir) {
   if (spec.tty && !HasEnv(plan.env, "TERM")) plan.env.push_back("TERM=xterm");
   plan.search_path = GetEnv(plan.env, "PATH");
 
-  // Mounts.
+  // Mounts. bld's own (/proc, /dev, /sys and below) refuse any symlink on the way.
   using C = SetupOp::Create;
+  using L = SetupOp::Links;
+  const size_t own_begin = plan.ops.size();
   constexpr unsigned long kNoSuidDevExec = MS_NOSUID | MS_NODEV | MS_NOEXEC;
   plan.ops.push_back(MountOp("proc", "/proc", "proc", kNoSuidDevExec, "", C::kDir));
-  plan.ops.push_back(MountOp("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_STRICTATIME,
+  plan.ops.push_back(MountOp("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC | MS_STRICTATIME,
                              "mode=755,size=65536k", C::kDir));
   for (const char* dev : kDevices) {
     plan.ops.push_back(
@@ -330,10 +332,13 @@ Result<SetupPlan> BuildSetupPlan(const Spec& spec, const std::string& etc_dir) {
     cgroup.kind = SetupOp::Kind::kMask;
     cgroup.target = "/sys/fs/cgroup";
     cgroup.optional = true;
+    cgroup.fs_magic = SYSFS_MAGIC;
     plan.ops.push_back(cgroup);
   } else {
     plan.ops.push_back(MountOp("sysfs", "/sys", "sysfs", kNoSuidDevExec | MS_RDONLY, "", C::kDir));
   }
+
+  for (size_t i = own_begin; i < plan.ops.size(); ++i) plan.ops[i].links = L::kRefuseAll;
 
   if (spec.etc_files) {
     if (etc_dir.empty()) return InternalError("BuildSetupPlan: no directory for /etc files");
@@ -358,8 +363,33 @@ Result<SetupPlan> BuildSetupPlan(const Spec& spec, const std::string& etc_dir) {
       std::string path = etc_dir + "/" + f.name;
       BLD_ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(path, O_WRONLY | O_CREAT | O_TRUNC, 0644));
       BLD_TRY(WriteAll(fd.get(), f.data, path));
-      plan.ops.push_back(MountOp(path, std::string("/etc/") + f.name, "", MS_BIND, "", C::kFile));
+      SetupOp op = MountOp(path, std::string("/etc/") + f.name, "", MS_BIND, "", C::kFile);
+      // Images link /etc/resolv.conf elsewhere; inside the root that is harmless.
+      op.links = L::kFollow;
+      plan.ops.push_back(op);
     }
+  }
+
+  for (const Device& d : spec.devices) {
+    struct stat st;
+    if (stat(d.host_path.c_str(), &st) != 0) return ErrnoError("--device " + d.host_path);
+    if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode)) {
+      return InvalidArgumentError("--device " + d.host_path + ": not a device node");
+    }
+    if (d.permissions.empty() ||
+        d.permissions.find_first_not_of("rwm") != std::string::npos) {
+      return InvalidArgumentError("--device " + d.host_path + ": permissions \"" +
+                                  d.permissions + "\" are not a subset of rwm");
+    }
+    std::string to = d.container_path.empty() ? d.host_path : d.container_path;
+    if (to.empty() || to[0] != '/') {
+      return InvalidArgumentError("--device " + d.host_path + ": the container path \"" + to +
+                                  "\" is not absolute");
+    }
+    plan.ops.push_back(MountOp(d.host_path, to, "", MS_BIND, "", C::kFile));
+    plan.device_rules.push_back(std::string(S_ISCHR(st.st_mode) ? "c " : "b ") +
+                                std::to_string(major(st.st_rdev)) + ":" +
+                                std::to_string(minor(st.st_rdev)) + " " + d.permissions);
   }
 
   std::vector<Mount> mounts = spec.mounts;
@@ -386,18 +416,25 @@ Result<SetupPlan> BuildSetupPlan(const Spec& spec, const std::string& etc_dir) {
   }
 
   if (spec.mask_paths) {
+    auto magic = [](const char* p) {
+      return std::string_view(p).starts_with("/proc/") ? PROC_SUPER_MAGIC : SYSFS_MAGIC;
+    };
     for (const char* p : kMaskedPaths) {
       SetupOp op;
       op.kind = SetupOp::Kind::kMask;
       op.target = p;
+      op.links = L::kRefuseAll;
       op.optional = true;
+      op.fs_magic = magic(p);
       plan.ops.push_back(op);
     }
     for (const char* p : kReadOnlyPaths) {
       SetupOp op;
       op.kind = SetupOp::Kind::kReadOnly;
       op.target = p;
+      op.links = L::kRefuseAll;
       op.optional = true;
+      op.fs_magic = magic(p);
       op.read_only = true;
       plan.ops.push_back(op);
     }
@@ -406,6 +443,7 @@ Result<SetupPlan> BuildSetupPlan(const Spec& spec, const std::string& etc_dir) {
   cwd.kind = SetupOp::Kind::kMkdir;
   cwd.target = plan.cwd;
   cwd.create = C::kDir;
+  cwd.links = L::kFollow;  // WORKDIR through a link inside the image is fine
   plan.ops.push_back(cwd);
   return plan;
 }

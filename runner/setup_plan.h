@@ -27,6 +27,14 @@ struct SetupOp {
   };
   enum class Create { kNone, kDir, kFile };
 
+  // How symlinks on the way to `target` are treated (CVE-2019-19921, CVE-2023-27561: an image
+  // whose /proc is a symlink must not get procfs mounted elsewhere, unmasked).
+  enum class Links {
+    kRefuseAll,   // none anywhere: bld's own /proc, /sys, /dev trees and their masks
+    kRefuseLast,  // followed inside the root on the way, but the target itself must not be one
+    kFollow,      // followed inside the root (the generated /etc files)
+  };
+
   Kind kind = Kind::kMount;
   std::string source;
   std::string target;
@@ -34,7 +42,11 @@ struct SetupOp {
   std::string data;
   unsigned long flags = 0;
   Create create = Create::kNone;
-  bool optional = false;   // a missing target is skipped
+  Links links = Links::kRefuseLast;
+  // A missing target is skipped: only for masks and read-only paths that a kernel may not
+  // have, and only once the top directory (/proc, /sys) is checked to be that file system.
+  bool optional = false;
+  unsigned long fs_magic = 0;  // with optional: PROC_SUPER_MAGIC or SYSFS_MAGIC
   bool read_only = false;  // remount read-only afterwards (bind mounts)
 
   // "mount", "mask", ... for error messages.
@@ -48,6 +60,8 @@ struct SetupPlan {
   bool user_namespace = false;
   std::vector<IdMapping> uid_maps, gid_maps;
   std::vector<SetupOp> ops;
+  // Device policy rules for Spec::devices ("c 10:200 rwm").
+  std::vector<std::string> device_rules;
   bool read_only_rootfs = false;
   std::vector<Rlimit> rlimits;
   std::string cwd;
@@ -76,7 +90,8 @@ struct SetupPlan {
 
   // Null-terminated pointer arrays into args/env; set by Finalize() once the plan is in its
   // final place (moving a plan invalidates them).
-  std::vector<char*> argv, envp;
+  // init_argv: "bld-init", "--", args... (the init's command line, see init_binary.h).
+  std::vector<char*> argv, envp, init_argv;
   void Finalize();
 };
 

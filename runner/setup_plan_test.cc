@@ -120,5 +120,51 @@ TEST_F(SetupPlanTest, Errors) {
   EXPECT_FALSE(BuildSetupPlan(s, etc_->path()).ok());
 }
 
+TEST_F(SetupPlanTest, OwnMountTargetsRefuseSymlinksAndMasksAreDockers) {
+  auto plan = BuildSetupPlan(spec_, etc_->path());
+  ASSERT_TRUE(plan.ok()) << plan.error().message();
+  for (const char* t : {"/proc", "/dev", "/dev/pts", "/dev/shm", "/sys", "/dev/null"}) {
+    const SetupOp* op = Find(*plan, t);
+    ASSERT_NE(op, nullptr) << t;
+    EXPECT_EQ(op->links, SetupOp::Links::kRefuseAll) << t;
+    EXPECT_FALSE(op->optional) << t;
+  }
+  for (const char* t : {"/proc/asound", "/proc/acpi", "/proc/interrupts", "/proc/kcore",
+                        "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
+                        "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware",
+                        "/sys/devices/virtual/powercap"}) {
+    const SetupOp* op = Find(*plan, t);
+    ASSERT_NE(op, nullptr) << t;
+    EXPECT_EQ(op->kind, SetupOp::Kind::kMask) << t;
+    EXPECT_EQ(op->links, SetupOp::Links::kRefuseAll) << t;
+    // Absent only from a verified procfs/sysfs.
+    EXPECT_NE(op->fs_magic, 0u) << t;
+  }
+  for (const char* t : {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"}) {
+    const SetupOp* op = Find(*plan, t);
+    ASSERT_NE(op, nullptr) << t;
+    EXPECT_TRUE(op->read_only) << t;
+    EXPECT_NE(op->fs_magic, 0u) << t;
+  }
+  // Caller mounts: links on the way followed inside the root, never at the target.
+  spec_.mounts.push_back({Mount::Type::kTmpfs, "", "/data", false, ""});
+  auto with = BuildSetupPlan(spec_, etc_->path());
+  ASSERT_TRUE(with.ok());
+  ASSERT_NE(Find(*with, "/data"), nullptr);
+  EXPECT_EQ(Find(*with, "/data")->links, SetupOp::Links::kRefuseLast);
+}
+
+TEST_F(SetupPlanTest, NoNewPrivilegesOffByDefaultAndInitArgv) {
+  auto plan = BuildSetupPlan(spec_, etc_->path());
+  ASSERT_TRUE(plan.ok());
+  EXPECT_FALSE(plan->no_new_privileges);
+  plan->Finalize();
+  ASSERT_EQ(plan->init_argv.size(), 4u);
+  EXPECT_STREQ(plan->init_argv[0], "bld-init");
+  EXPECT_STREQ(plan->init_argv[1], "--");
+  EXPECT_STREQ(plan->init_argv[2], "true");
+  EXPECT_EQ(plan->init_argv[3], nullptr);
+}
+
 }  // namespace
 }  // namespace bld::runner

@@ -60,6 +60,14 @@ struct Rlimit {
   uint64_t hard = 0;  // clamped to the caller's hard limit: never raised
 };
 
+// A host device made available in the container (--device HOST[:CONTAINER][:rwm]): the host
+// node is bound at `container_path` and the device policy allows it with `permissions`.
+struct Device {
+  std::string host_path;
+  std::string container_path;     // empty = host_path
+  std::string permissions = "rwm";  // a subset of r, w, m
+};
+
 struct Spec {
   // The container's root directory on the host. Required.
   std::string rootfs;
@@ -75,6 +83,7 @@ struct Spec {
   // UTS hostname; empty = "bld".
   std::string hostname;
   std::vector<Mount> mounts;
+  std::vector<Device> devices;
   bool read_only_rootfs = false;
   NetworkMode network = NetworkMode::kHost;
 
@@ -89,7 +98,9 @@ struct Spec {
   // or "ALL".
   std::vector<std::string> cap_add;
   std::vector<std::string> cap_drop;
-  bool no_new_privileges = true;
+  // PR_SET_NO_NEW_PRIVS for the command. Off by default, as Docker and BuildKit: setuid
+  // programs (su, sudo, ping) work; --security-opt no-new-privileges turns it on.
+  bool no_new_privileges = false;
   // The default seccomp allow-list (see seccomp.h); false = unconfined.
   bool seccomp = true;
   // Masked and read-only /proc and /sys paths (Docker's lists); false = none.
@@ -107,9 +118,11 @@ struct Spec {
   // Empty = the calling process's own cgroup.
   std::string cgroup_parent;
 
-  // Run a minimal init as PID 1 that forks the command, forwards signals to it and reaps
-  // zombies; false = the command itself is PID 1.
-  bool init = true;
+  // false (as Docker): the command itself is PID 1. true: PID 1 is bld-init, a separate
+  // static program exec'd from a sealed memfd (init_binary.h), that forks the command,
+  // forwards signals to it, reaps zombies and exits with the command's code (128+N for
+  // signal N).
+  bool init = false;
 
   // Stdio of the container; -1 = inherit ours. Ignored in tty mode.
   int stdin_fd = -1;
@@ -127,7 +140,8 @@ struct ExitStatus {
   // The command's exit code, 128+N if it was killed by signal N, 126/127 if it could not be
   // executed / was not found.
   int code = 0;
-  // The signal that killed the command (as seen by the init), 0 if it exited.
+  // The signal that killed the command, 0 if it exited. With an init, an exit code above 128
+  // is taken as 128+signal (the init cannot tell the parent otherwise).
   int signal = 0;
   // Set when the command could not be executed: `exec "foo": not found in PATH ...`.
   std::string exec_error;

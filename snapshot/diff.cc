@@ -50,6 +50,14 @@ struct EntryFree {
 class LayerWriter {
  public:
   LayerWriter(const DiffOptions& o, const ByteSink& sink) : o_(o), sink_(sink) {}
+  // After a failed write (a full disk), archive_write_free flushes what is left through
+  // Write; that must not reach the hashes and compressor, which are destroyed first.
+  ~LayerWriter() {
+    closing_ = true;
+    a_.reset();
+  }
+  LayerWriter(const LayerWriter&) = delete;
+  LayerWriter& operator=(const LayerWriter&) = delete;
 
   Status Open() {
     BLD_ASSIGN_OR_RETURN(comp_, Compressor::Create(o_.compression, o_.compress,
@@ -193,6 +201,7 @@ class LayerWriter {
 
   static la_ssize_t Write(archive*, void* ctx, const void* p, size_t n) {
     auto* w = static_cast<LayerWriter*>(ctx);
+    if (w->closing_ || w->error_) return -1;
     Status s = w->Buffer(p, n);
     if (!s.ok()) {
       w->error_ = s.error();
@@ -222,6 +231,7 @@ class LayerWriter {
   oci::Sha256 tar_hash_, blob_hash_;
   int64_t tar_size_ = 0, blob_size_ = 0, entries_ = 0;
   std::optional<Error> error_;
+  bool closing_ = false;
 };
 
 struct Child {

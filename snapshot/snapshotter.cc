@@ -100,6 +100,13 @@ class SnapshotterBase : public Snapshotter {
     }
     if (Stat(name).ok()) return AlreadyExistsError(ctx + ": " + name + " already exists");
     std::string from = Dir(key), to = Dir(name);
+    // A committed snapshot is trusted from now on: its contents reach the disk before
+    // the meta.json that says it is committed (syncfs: one call for the whole tree).
+    {
+      UniqueFd fs(::open(JoinPath(from, "fs").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      if (!fs) return PosixError(ctx + ": open " + JoinPath(from, "fs"), errno);
+      if (::syncfs(fs.get()) < 0) return PosixError(ctx + ": syncfs " + JoinPath(from, "fs"), errno);
+    }
     Info committed = info;
     committed.name = name;
     committed.kind = Kind::kCommitted;

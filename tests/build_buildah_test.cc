@@ -38,6 +38,11 @@ const char* const kIgnoredPaths[] = {"/etc/hostname", "/etc/hosts", "/etc/resolv
 //  - shell-forms: Docker runs shell-form CMD/ENTRYPOINT through SHELL; buildah uses /bin/sh -c.
 //  - healthcheck-expose: Docker expands EXPOSE 8000-8002 into three ports; buildah keeps the
 //    range as one key.
+//  - scratch: BuildKit's empty image has WorkingDir "/" (dockerfile2llb emptyImage);
+//    buildah leaves it unset.
+//  - user-groups: the same WORKDIR rule (BuildKit: Mkdir WithParents WithUser(USER), so
+//    /work and /work/app are USER app:dev's, 1500:1600), and /ids/workdir records it. Every
+//    id/group/HOME line of USER in its forms agrees with buildah.
 struct KnownDifference {
   const char* test_case;
   const char* config_key;  // or nullptr
@@ -47,6 +52,10 @@ const KnownDifference kKnown[] = {
     {"workdir", nullptr, "/home/daemon-owned"},
     {"shell-forms", "Cmd", nullptr},
     {"healthcheck-expose", "ExposedPorts", nullptr},
+    {"scratch", "WorkingDir", nullptr},
+    {"user-groups", nullptr, "/work"},
+    {"user-groups", nullptr, "/work/app"},
+    {"user-groups", nullptr, "/ids/workdir"},
 };
 
 std::string Trim(std::string s) {
@@ -240,7 +249,8 @@ INSTANTIATE_TEST_SUITE_P(Cases, BuildahDiffTest,
                                            "dockerignore", "workdir", "metadata",
                                            "entrypoint-resets-cmd", "cmd-before-entrypoint",
                                            "shell-forms", "healthcheck-expose", "add-tar",
-                                           "platform-args", "target"),
+                                           "platform-args", "target", "user-explicit-group",
+                                           "user-groups"),
                          [](const ::testing::TestParamInfo<std::string>& i) {
                            std::string n = i.param;
                            std::replace(n.begin(), n.end(), '-', '_');

@@ -6,6 +6,7 @@
 //    "config": {subset of the config's "config" object},
 //    "image": {subset of the whole image config (author, history length...)},
 //    "history_contains": [created_by strings that some history entry has],
+//    "env": {variables for bld}, "cwd": "bld's working directory ({dir}: the case's)",
 //    "run": [{"cmd": [...], "stdout": "exact", "contains": "substring", "exit": N}]}
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -102,7 +103,25 @@ TEST_P(BuildCaseTest, Builds) {
     args.push_back(s);
   }
   args.push_back(dir);
-  auto r = RunBld(root(), args);
+  // "env": variables for bld, "cwd": its working directory ("{dir}" allowed).
+  CommandResult r;
+  if (spec.contains("env") || spec.contains("cwd")) {
+    std::vector<std::string> argv = {"env"};
+    if (spec.contains("cwd")) {
+      std::string cwd = spec["cwd"].get<std::string>();
+      if (cwd == "{dir}") cwd = dir;
+      argv.insert(argv.end(), {"-C", cwd});
+    }
+    const nlohmann::json env = spec.value("env", nlohmann::json::object());
+    for (auto& [k, v] : env.items()) {
+      argv.push_back(k + "=" + v.get<std::string>());
+    }
+    argv.insert(argv.end(), {testing::BldBinary(), "--root", root()});
+    argv.insert(argv.end(), args.begin(), args.end());
+    r = testing::Run(argv);
+  } else {
+    r = RunBld(root(), args);
+  }
   if (spec.contains("error")) {
     EXPECT_NE(r.exit_code, 0) << r.err;
     EXPECT_NE(r.err.find(spec["error"].get<std::string>()), std::string::npos) << r.err;

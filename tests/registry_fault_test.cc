@@ -99,6 +99,21 @@ TEST_F(RegistryFaultTest, BlobWithWrongDigestIsRefused) {
   ExpectNothingStored(Root("dst"));
 }
 
+TEST_F(RegistryFaultTest, ManifestNotMatchingDockerContentDigestIsRefused) {
+  // Other bytes (still a valid manifest) behind the tag: the registry's
+  // Docker-Content-Digest header still names the pushed manifest.
+  std::string path = registry_->BlobDataPath(image_.digest.hex());
+  auto data = ReadFile(path);
+  ASSERT_TRUE(data.ok()) << data.error().message();
+  ASSERT_TRUE(WriteFileAtomic(path, *data + "\n").ok());
+
+  auto pull = RunBld(Root("dst"), {"pull", registry_->host() + "/fault/app:v1"});
+  EXPECT_EQ(pull.exit_code, 1) << pull.err;
+  EXPECT_NE(pull.err.find("Docker-Content-Digest says " + image_.digest.str()), std::string::npos)
+      << pull.err;
+  ExpectNothingStored(Root("dst"));
+}
+
 TEST_F(RegistryFaultTest, RegistryStoppedFailsClearly) {
   registry_->Stop();
   auto pull = RunBld(Root("dst"), {"pull", registry_->host() + "/fault/app:v1"});

@@ -40,6 +40,7 @@ void PrintState(const ContainerState& s) {
 
 int main(int argc, char** argv) {
   Spec spec;
+  spec.init = true;  // the runner tests' default; --no-init for the command as PID 1
   bool stats = false;
   std::string detach_dir, detach_log;
   std::vector<std::string> args(argv + 1, argv + argc);

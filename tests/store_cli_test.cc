@@ -315,5 +315,110 @@ TEST_F(StoreCliTest, KilledImportLeavesUsableStore) {
   EXPECT_EQ(Bld({"inspect", "again"}).exit_code, 0);
 }
 
+// Snapshots by kind in the store: "active", "view", "committed".
+int CountSnapshots(const std::string& root, const std::string& kind) {
+  auto r = bld::testing::Run({"sh", "-c", "cat '" + root + "'/snapshots/*/meta.json 2>/dev/null "
+                              "| grep -o '\"kind\":\"" + kind + "\"' | wc -l"});
+  return std::atoi(r.out.c_str());
+}
+
+TEST_F(StoreCliTest, PruneCollectsSnapshotsByReachability) {
+  ASSERT_TRUE(ImportBusybox(root_, "busybox"));
+  std::string ctx = dir_->path() + "/ctx";
+  ASSERT_TRUE(MkdirAll(ctx, 0755).ok());
+  ASSERT_TRUE(WriteFileAtomic(ctx + "/Dockerfile", "FROM busybox\nRUN echo one > /one\n").ok());
+  auto built = Bld({"build", "-t", "one", ctx});
+  ASSERT_EQ(built.exit_code, 0) << built.err;
+  int committed = CountSnapshots(root_, "committed");
+  ASSERT_GE(committed, 2);  // busybox's layer and the RUN's
+
+  // A build killed in the middle of its RUN leaves its active snapshot behind.
+  std::string slow = dir_->path() + "/slow";
+  ASSERT_TRUE(MkdirAll(slow, 0755).ok());
+  ASSERT_TRUE(WriteFileAtomic(slow + "/Dockerfile", "FROM busybox\nRUN touch /started; sleep 30\n").ok());
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    execl(BldBinary().c_str(), "bld", "--root", root_.c_str(), "build", "-t", "slow",
+          slow.c_str(), nullptr);
+    _exit(127);
+  }
+  bool active = false;
+  for (int i = 0; i < 500 && !active; ++i) {
+    active = CountSnapshots(root_, "active") > 0;
+    if (!active) usleep(20000);
+  }
+  usleep(300000);
+  kill(pid, SIGKILL);
+  int status;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(active) << "the slow build never prepared its snapshot";
+  ASSERT_GE(CountSnapshots(root_, "active"), 1);
+
+  // prune: the killed build's snapshot goes, the images' snapshots stay.
+  auto prune = Bld({"prune"});
+  ASSERT_EQ(prune.exit_code, 0) << prune.err;
+  EXPECT_NE(prune.out.find(" snapshots"), std::string::npos) << prune.out;
+  EXPECT_EQ(CountSnapshots(root_, "active"), 0);
+  EXPECT_EQ(CountSnapshots(root_, "committed"), committed);
+  auto run = Bld({"run", "--rm", "one", "cat", "/one"});
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(run.out, "one\n");
+
+  // rmi of everything, prune -a: no snapshot and no blob is left.
+  ASSERT_EQ(Bld({"rmi", "one", "busybox"}).exit_code, 0);
+  prune = Bld({"prune", "-a"});
+  ASSERT_EQ(prune.exit_code, 0) << prune.err;
+  EXPECT_EQ(CountSnapshots(root_, "committed") + CountSnapshots(root_, "active") +
+                CountSnapshots(root_, "view"),
+            0)
+      << prune.out;
+  auto left = bld::testing::Run({"sh", "-c", "cd '" + root_ + "' && ls snapshots; "
+                                 "find blobs -type f"});
+  EXPECT_EQ(left.out, "") << "left in the store:\n" << left.out;
+}
+
+// A store on a small tmpfs (a private mount namespace: nothing outside sees it). A RUN
+// that fills the disk, then the layer that does not fit: a clear error naming the path,
+// exit 1, a store that still works, and `bld prune` gives the space back.
+TEST_F(StoreCliTest, FullDiskIsAClearErrorAndPruneReturnsTheSpace) {
+  if (geteuid() != 0 || !HaveProgram("unshare")) GTEST_SKIP() << "needs root and unshare(1)";
+  std::string ctx = dir_->path() + "/ctx";
+  ASSERT_TRUE(MkdirAll(ctx, 0755).ok());
+  ASSERT_TRUE(WriteFileAtomic(ctx + "/Dockerfile",
+                              "FROM busybox\n"
+                              "RUN dd if=/dev/urandom of=/big bs=1M count=200 2>/dev/null; "
+                              "ls -l /big\n")
+                  .ok());
+  ASSERT_TRUE(MkdirAll(root_, 0700).ok());
+  std::string bld = BldBinary();
+  std::string script =
+      "set -u; mount -t tmpfs -o size=40m tmpfs '" + root_ + "' || exit 99; "
+      "b() { '" + bld + "' --root '" + root_ + "' \"$@\"; }; "
+      "used() { df -k --output=used '" + root_ + "' | tail -1 | tr -d ' '; }; "
+      "b import '" + BusyboxRootfsTar() + "' busybox >/dev/null || exit 98; "
+      // Unpacked once first: busybox's snapshot is reachable and stays.
+      "b run --rm busybox true || exit 97; before=$(used); "
+      "b build --progress plain '" + ctx + "' 2>&1; echo \"build-rc=$?\"; "
+      "b images >/dev/null; echo \"images-rc=$?\"; "
+      "full=$(used); b prune; echo \"prune-rc=$?\"; after=$(used); "
+      "echo \"before=$before full=$full after=$after\"; "
+      "b run --rm busybox echo still-runs";
+  auto r = bld::testing::Run({"unshare", "-m", "--propagation", "private", "sh", "-c", script});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("build-rc=1\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("No space left on device"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(root_), std::string::npos) << "the error names no path: " << r.out;
+  EXPECT_NE(r.out.find("images-rc=0\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("prune-rc=0\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("still-runs\n"), std::string::npos) << r.out;
+  long before = 0, full = 0, after = 0;
+  auto at = r.out.find("before=");
+  ASSERT_NE(at, std::string::npos) << r.out;
+  ASSERT_EQ(std::sscanf(r.out.c_str() + at, "before=%ld full=%ld after=%ld", &before, &full, &after), 3);
+  // Whatever the failed build left is gone after prune (1 MiB slack for metadata).
+  EXPECT_LE(after, before + 1024) << r.out;
+}
+
 }  // namespace
 }  // namespace bld::testing
