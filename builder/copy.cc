@@ -575,7 +575,8 @@ Status LowerCopy(StageRun& run, const parser::Instruction& ins, const parser::Co
       std::string base = parents ? so.match : so.name;
       if (so.extract) {
         std::string d = parents ? CleanAbs(dest + "/" + Dirname(so.match)) : dest;
-        BLD_TRY(MkdirAllInRoot(rootfs, d, 0, 0));
+        BLD_TRY(MkdirAllInRoot(rootfs, d, w.owner.set ? w.owner.uid : 0,
+                               w.owner.set ? w.owner.gid : 0));
         BLD_ASSIGN_OR_RETURN(UniqueFd fd, so.tree->OpenFile(so.rel));
         snapshot::ApplyOptions ao;
         ao.whiteouts = snapshot::WhiteoutStyle::kDelete;
