@@ -1,5 +1,6 @@
 #include "builder/context.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <unistd.h>
@@ -8,13 +9,14 @@
 #include <functional>
 
 #include "base/file.h"
+#include "base/in_root.h"
 #include "oci/digest.h"
 
 namespace bld::builder {
 
 bool HasGlob(std::string_view s) { return s.find_first_of("*?[") != std::string_view::npos; }
 
-Result<std::string> FileHasher::Digest(const std::string& path, const struct stat& st) {
+Result<std::string> FileHasher::Digest(int fd, const std::string& name, const struct stat& st) {
   std::string id = std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino) + ":" +
                    std::to_string(st.st_size) + ":" + std::to_string(st.st_mtim.tv_sec) + "." +
                    std::to_string(st.st_mtim.tv_nsec) + ":" + std::to_string(st.st_ctim.tv_sec) +
@@ -24,14 +26,14 @@ Result<std::string> FileHasher::Digest(const std::string& path, const struct sta
     auto it = cache_.find(id);
     if (it != cache_.end()) return it->second;
   }
-  BLD_ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(path, O_RDONLY | O_NOFOLLOW));
   oci::Sha256 h;
   std::vector<char> buf(1 << 16);
-  for (;;) {
-    ssize_t n = read(fd.get(), buf.data(), buf.size());
+  for (off_t off = 0;;) {
+    ssize_t n = pread(fd, buf.data(), buf.size(), off);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return ErrnoError("read " + path);
+    if (n < 0) return ErrnoError("read " + name);
     if (n == 0) break;
+    off += n;
     h.Update(buf.data(), static_cast<size_t>(n));
   }
   std::string d = h.Finish().str();
@@ -40,8 +42,11 @@ Result<std::string> FileHasher::Digest(const std::string& path, const struct sta
   return d;
 }
 
-SourceTree::SourceTree(std::string root, std::shared_ptr<const parser::IgnoreMatcher> ignore)
-    : root_(std::move(root)), ignore_(std::move(ignore)) {}
+Result<SourceTree> SourceTree::Open(std::string root,
+                                    std::shared_ptr<const parser::IgnoreMatcher> ignore) {
+  BLD_ASSIGN_OR_RETURN(UniqueFd fd, OpenRoot(root));
+  return SourceTree(std::move(root), std::move(fd), std::move(ignore));
+}
 
 bool SourceTree::Excluded(const std::string& rel) const {
   return ignore_ != nullptr && !rel.empty() && ignore_->Excluded(rel);
@@ -51,22 +56,67 @@ std::string SourceTree::HostPath(const std::string& rel) const {
   return rel.empty() ? root_ : JoinPath(root_, rel);
 }
 
+namespace {
+std::string Shown(const std::string& rel) { return rel.empty() ? "." : rel; }
+}  // namespace
+
+Result<std::string> SourceTree::Resolve(const std::string& rel, bool follow_last) const {
+  BLD_ASSIGN_OR_RETURN(std::string r, ResolveInRoot(fd_.get(), rel.empty() ? "/" : rel,
+                                                    follow_last));
+  std::string out = r == "/" ? "" : r.substr(1);
+  auto fd = OpenInRoot(fd_.get(), out, O_PATH | O_NOFOLLOW);
+  if (!fd.ok()) return NotFoundError(Shown(rel) + ": not found");
+  return out;
+}
+
 Result<struct stat> SourceTree::Lstat(const std::string& rel) const {
+  auto fd = OpenInRoot(fd_.get(), rel, O_PATH | O_NOFOLLOW);
+  if (!fd.ok()) return fd.error().Wrap("lstat " + Shown(rel));
   struct stat st;
-  std::string p = HostPath(rel);
-  if (lstat(p.c_str(), &st) != 0) return ErrnoError("lstat " + (rel.empty() ? "." : rel));
+  if (fstat(fd->get(), &st) != 0) return ErrnoError("lstat " + Shown(rel));
   return st;
 }
 
+Result<UniqueFd> SourceTree::OpenFile(const std::string& rel) const {
+  return OpenInRoot(fd_.get(), rel, O_RDONLY | O_NOFOLLOW);
+}
+
+Result<std::string> SourceTree::ReadLink(const std::string& rel) const {
+  BLD_ASSIGN_OR_RETURN(UniqueFd fd, OpenInRoot(fd_.get(), rel, O_PATH | O_NOFOLLOW));
+  char buf[4096];
+  ssize_t n = readlinkat(fd.get(), "", buf, sizeof(buf));
+  if (n < 0) return ErrnoError("readlink " + Shown(rel));
+  return std::string(buf, static_cast<size_t>(n));
+}
+
+Result<std::vector<std::string>> SourceTree::List(const std::string& rel) const {
+  BLD_ASSIGN_OR_RETURN(UniqueFd fd,
+                       OpenInRoot(fd_.get(), rel, O_RDONLY | O_DIRECTORY));
+  DIR* d = fdopendir(fd.get());
+  if (d == nullptr) return ErrnoError("list " + Shown(rel));
+  fd.release();
+  std::vector<std::string> out;
+  errno = 0;
+  while (dirent* e = readdir(d)) {
+    std::string n = e->d_name;
+    if (n != "." && n != "..") out.push_back(n);
+  }
+  int err = errno;
+  closedir(d);
+  if (err != 0) {
+    errno = err;
+    return ErrnoError("list " + Shown(rel));
+  }
+  return out;
+}
+
 Status SourceTree::Walk(const std::string& rel, const WalkFn& fn) const {
-  struct stat st;
-  std::string host = HostPath(rel);
-  if (lstat(host.c_str(), &st) != 0) return ErrnoError("lstat " + (rel.empty() ? "." : rel));
+  BLD_ASSIGN_OR_RETURN(struct stat st, Lstat(rel));
   bool excluded = Excluded(rel);
   if (!excluded) BLD_TRY(fn(rel, st));
   if (!S_ISDIR(st.st_mode)) return Ok();
   if (excluded && !(ignore_ != nullptr && ignore_->HasExceptions())) return Ok();
-  BLD_ASSIGN_OR_RETURN(auto names, ListDir(host));
+  BLD_ASSIGN_OR_RETURN(auto names, List(rel));
   std::sort(names.begin(), names.end());
   for (const auto& n : names) BLD_TRY(Walk(rel.empty() ? n : rel + "/" + n, fn));
   return Ok();
@@ -78,12 +128,12 @@ Result<std::string> SourceTree::TreeDigest(const std::string& rel, FileHasher& h
     std::string e = p + "\n" + std::to_string(s.st_mode) + " " + std::to_string(s.st_uid) + ":" +
                     std::to_string(s.st_gid) + "\n";
     if (S_ISREG(s.st_mode)) {
-      BLD_ASSIGN_OR_RETURN(std::string d, hasher.Digest(HostPath(p), s));
+      BLD_ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(p));
+      BLD_ASSIGN_OR_RETURN(std::string d, hasher.Digest(fd.get(), p, s));
       e += d;
     } else if (S_ISLNK(s.st_mode)) {
-      char buf[4096];
-      ssize_t n = readlink(HostPath(p).c_str(), buf, sizeof(buf));
-      if (n > 0) e.append(buf, static_cast<size_t>(n));
+      BLD_ASSIGN_OR_RETURN(std::string t, ReadLink(p));
+      e += t;
     }
     h.Update(std::to_string(e.size()) + ":" + e);
     return Ok();
@@ -102,10 +152,7 @@ Result<std::vector<std::string>> SourceTree::Match(const std::string& source) co
   const bool is_context = ignore_ != nullptr;
   const std::string where = is_context ? "build context" : "source image";
   if (!HasGlob(cleaned)) {
-    struct stat st;
-    if (lstat(HostPath(cleaned).c_str(), &st) != 0) {
-      return NotFoundError(source + ": not found in " + where);
-    }
+    if (!Lstat(cleaned).ok()) return NotFoundError(source + ": not found in " + where);
     if (Excluded(cleaned)) {
       return NotFoundError(source + ": excluded by .dockerignore");
     }
@@ -122,7 +169,7 @@ Result<std::vector<std::string>> SourceTree::Match(const std::string& source) co
   std::vector<std::string> out;
   std::function<Status(const std::string&, int)> walk = [&](const std::string& rel,
                                                             int d) -> Status {
-    auto names = ListDir(HostPath(rel));
+    auto names = List(rel);
     if (!names.ok()) return Ok();
     for (const auto& n : *names) {
       std::string child = rel.empty() ? n : rel + "/" + n;
@@ -130,10 +177,8 @@ Result<std::vector<std::string>> SourceTree::Match(const std::string& source) co
         if (!Excluded(child)) out.push_back(child);
       }
       if (d < depth) {
-        struct stat st;
-        if (lstat(HostPath(child).c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
-          BLD_TRY(walk(child, d + 1));
-        }
+        auto st = Lstat(child);
+        if (st.ok() && S_ISDIR(st->st_mode)) BLD_TRY(walk(child, d + 1));
       }
     }
     return Ok();
@@ -142,7 +187,7 @@ Result<std::vector<std::string>> SourceTree::Match(const std::string& source) co
       prefix.empty() ? 0 : static_cast<int>(std::count(prefix.begin(), prefix.end(), '/')) + 1;
   BLD_TRY(walk(prefix, prefix_depth));
   std::sort(out.begin(), out.end());
-  if (out.empty()) return NotFoundError(source + ": no files match in " + where);
+  // An empty wildcard copies nothing (BuildKit); a plain missing path is an error above.
   return out;
 }
 
@@ -167,7 +212,8 @@ Result<std::unique_ptr<BuildContext>> BuildContext::Open(const std::string& dir,
     BLD_ASSIGN_OR_RETURN(auto m, parser::IgnoreMatcher::Compile({}));
     matcher = std::make_shared<parser::IgnoreMatcher>(std::move(m));
   }
-  return std::unique_ptr<BuildContext>(new BuildContext(SourceTree(dir, matcher)));
+  BLD_ASSIGN_OR_RETURN(SourceTree tree, SourceTree::Open(dir, matcher));
+  return std::unique_ptr<BuildContext>(new BuildContext(std::move(tree)));
 }
 
 }  // namespace bld::builder

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "base/fd.h"
 #include "parser/dockerignore.h"
 
 namespace bld::builder {
@@ -21,33 +22,44 @@ namespace bld::builder {
 // so a file read by several steps of one build is hashed once.
 class FileHasher final {
  public:
-  // "sha256:<hex>" of the file's content.
-  Result<std::string> Digest(const std::string& path, const struct stat& st);
+  // "sha256:<hex>" of the content of the open file `fd` (named `name` in errors).
+  Result<std::string> Digest(int fd, const std::string& name, const struct stat& st);
 
  private:
   std::mutex mu_;
   std::map<std::string, std::string> cache_;
 };
 
-class FileHasher;
-
+// Every path of a tree is resolved inside its root (base/in_root.h): a symlink in the
+// context or in a stage's root filesystem is followed as if that root were "/", never out
+// of it.
 class SourceTree final {
  public:
-  // A tree rooted at `root`; `ignore` excludes paths (the context's
-  // .dockerignore), null for none.
-  SourceTree(std::string root, std::shared_ptr<const parser::IgnoreMatcher> ignore);
+  // A tree rooted at `root` (opened as a root fd here); `ignore` excludes paths (the
+  // context's .dockerignore), null for none.
+  static Result<SourceTree> Open(std::string root,
+                                 std::shared_ptr<const parser::IgnoreMatcher> ignore);
 
   const std::string& root() const { return root_; }
   // True if `rel` (cleaned, relative, "" = root) is left out.
   bool Excluded(const std::string& rel) const;
   // The relative paths a COPY source names: the path itself (cleaned; ".." may
   // not leave the root), or for a pattern with *, ? or [ every entry it matches
-  // (filepath.Match rules per component), sorted. NotFound naming the source
-  // ("... not found in build context" / "... excluded by .dockerignore") when
-  // nothing matches.
+  // (filepath.Match rules per component), sorted; none for a pattern that matches
+  // nothing (BuildKit: an empty wildcard copies nothing). NotFound naming the source
+  // ("... not found in build context" / "... excluded by .dockerignore") when a
+  // plain path does not exist.
   Result<std::vector<std::string>> Match(const std::string& source) const;
-  // lstat of a relative path.
+  // `rel` with every symlink on the way resolved inside the root (the last one too when
+  // `follow_last`): relative, cleaned, "" for the root. NotFound when it does not exist.
+  Result<std::string> Resolve(const std::string& rel, bool follow_last) const;
+  // lstat of a relative path (parents resolved inside the root, the last not followed).
   Result<struct stat> Lstat(const std::string& rel) const;
+  // Opens a regular file / directory / link (O_PATH) of the tree, inside the root.
+  Result<UniqueFd> OpenFile(const std::string& rel) const;
+  Result<std::string> ReadLink(const std::string& rel) const;
+  Result<std::vector<std::string>> List(const std::string& rel) const;
+  // The host path of a path that Resolve returned (symlink-free), for mounts.
   std::string HostPath(const std::string& rel) const;
   // Calls fn for `rel` and, when it is a directory, everything below it
   // (depth first, names sorted), skipping excluded paths. fn returning an
@@ -59,7 +71,10 @@ class SourceTree final {
   Result<std::string> TreeDigest(const std::string& rel, FileHasher& hasher) const;
 
  private:
+  SourceTree(std::string root, UniqueFd fd, std::shared_ptr<const parser::IgnoreMatcher> ignore)
+      : root_(std::move(root)), fd_(std::move(fd)), ignore_(std::move(ignore)) {}
   std::string root_;
+  UniqueFd fd_;
   std::shared_ptr<const parser::IgnoreMatcher> ignore_;
 };
 

@@ -7,11 +7,11 @@
 #include <archive_entry.h>
 #include <curl/curl.h>
 #include <fcntl.h>
-#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <map>
 
 #include "base/file.h"
 #include "base/userns.h"
@@ -19,6 +19,7 @@
 #include "builder/stage.h"
 #include "runner/user.h"
 #include "snapshot/apply.h"
+#include "snapshot/fsutil.h"
 
 namespace bld::builder {
 
@@ -149,13 +150,13 @@ Status Download(const std::string& url, const std::string& path) {
 }
 
 // True if the file is a tar archive (possibly compressed) that ADD extracts.
-bool IsArchive(const std::string& path) {
+bool IsArchive(int fd) {
   archive* a = archive_read_new();
   archive_read_support_filter_all(a);
   archive_read_support_format_tar(a);
   archive_read_support_format_gnutar(a);
   bool ok = false;
-  if (archive_read_open_filename(a, path.c_str(), 1 << 16) == ARCHIVE_OK) {
+  if (archive_read_open_fd(a, fd, 1 << 16) == ARCHIVE_OK) {
     archive_entry* e;
     ok = archive_read_next_header(a, &e) == ARCHIVE_OK;
   }
@@ -166,7 +167,9 @@ bool IsArchive(const std::string& path) {
 // One source of the copy, as the key and the writer see it.
 struct Source {
   const SourceTree* tree = nullptr;  // null for inline data / downloaded files
-  std::string rel;                   // the match, relative to the tree root
+  std::string rel;                   // the match resolved inside the tree root (symlinks
+                                     // followed, the source itself too, as Docker does)
+  std::string match;                 // the match as named (for --parents)
   std::string name;                  // base name at the destination
   std::string host_file;             // downloaded URL / inline data file
   bool extract = false;              // ADD: a local archive
@@ -185,6 +188,10 @@ struct Writer {
   bool keep_owner = false;  // --from without --chown keeps the source owners
   std::string chmod;
   std::shared_ptr<parser::IgnoreMatcher> exclude;
+  // (device, inode) of a multiply-linked source file -> the container path it was
+  // first written to.
+  std::shared_ptr<std::map<std::pair<dev_t, ino_t>, std::string>> links =
+      std::make_shared<std::map<std::pair<dev_t, ino_t>, std::string>>();
 
   Result<mode_t> Mode(const struct stat& st) const {
     if (chmod.empty()) return st.st_mode;
@@ -199,7 +206,9 @@ struct Writer {
 
   // Writes one entry (not recursing) from `src` with metadata `st` at the
   // container path `dest`.
-  Status Entry(const std::string& src, const struct stat& st, const std::string& dest) const {
+  // `src` is a path of `tree`, or a host file (downloads, heredocs) when `tree` is null.
+  Status Entry(const SourceTree* tree, const std::string& src, const struct stat& st,
+               const std::string& dest) const {
     BLD_ASSIGN_OR_RETURN(std::string host, ResolveInRoot(rootfs, dest, false));
     BLD_ASSIGN_OR_RETURN(mode_t mode, Mode(st));
     struct stat cur;
@@ -210,34 +219,35 @@ struct Writer {
         exists = false;
       }
       if (!exists && mkdir(host.c_str(), 0700) != 0) return ErrnoError("mkdir " + dest);
+
     } else {
       if (exists && S_ISDIR(cur.st_mode)) {
         return FailedPreconditionError("cannot copy to " + dest + ": it is a directory");
       }
       if (exists && unlink(host.c_str()) != 0) return ErrnoError("replace " + dest);
       if (S_ISLNK(st.st_mode)) {
-        char buf[4096];
-        ssize_t n = readlink(src.c_str(), buf, sizeof(buf));
-        if (n < 0) return ErrnoError("readlink " + src);
-        if (symlink(std::string(buf, static_cast<size_t>(n)).c_str(), host.c_str()) != 0) {
+        if (tree == nullptr) return InvalidArgumentError("cannot copy " + src + ": a symlink");
+        BLD_ASSIGN_OR_RETURN(std::string target, tree->ReadLink(src));
+        if (symlink(target.c_str(), host.c_str()) != 0) {
           return ErrnoError("symlink " + dest);
         }
       } else if (S_ISREG(st.st_mode)) {
-        BLD_ASSIGN_OR_RETURN(UniqueFd in, OpenFile(src, O_RDONLY | O_NOFOLLOW));
+        // Hardlinks within the copy stay hardlinks (Docker, buildah).
+        if (tree != nullptr && st.st_nlink > 1) {
+          auto it = links->find({st.st_dev, st.st_ino});
+          if (it != links->end()) {
+            BLD_ASSIGN_OR_RETURN(std::string first, ResolveInRoot(rootfs, it->second, false));
+            if (link(first.c_str(), host.c_str()) != 0) return ErrnoError("link " + dest);
+            return Ok();
+          }
+          links->emplace(std::make_pair(st.st_dev, st.st_ino), dest);
+        }
+        BLD_ASSIGN_OR_RETURN(UniqueFd in, tree != nullptr ? tree->OpenFile(src)
+                                                          : OpenFile(src, O_RDONLY | O_NOFOLLOW));
         BLD_ASSIGN_OR_RETURN(UniqueFd out,
                              OpenFile(host, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600));
-        off_t left = st.st_size;
-        while (left > 0) {
-          ssize_t n = copy_file_range(in.get(), nullptr, out.get(), nullptr,
-                                      static_cast<size_t>(std::min<off_t>(left, 1 << 30)), 0);
-          if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EINVAL)) {
-            n = sendfile(out.get(), in.get(), nullptr, static_cast<size_t>(left));
-          }
-          if (n < 0 && errno == EINTR) continue;
-          if (n < 0) return ErrnoError("copy " + src + " to " + dest);
-          if (n == 0) break;
-          left -= n;
-        }
+        BLD_TRY(snapshot::CopyFileData(in.get(), out.get(), st.st_size, src + " to " + dest));
+
       } else if (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
         if (mknod(host.c_str(), st.st_mode, st.st_rdev) != 0) return ErrnoError("mknod " + dest);
       } else {
@@ -251,6 +261,12 @@ struct Writer {
     if (lchown(host.c_str(), owner, group) != 0) return ErrnoError("chown " + dest);
     if (!S_ISLNK(st.st_mode) && ::chmod(host.c_str(), mode & 07777) != 0) {
       return ErrnoError("chmod " + dest);
+    }
+    // Extended attributes (security.capability ...) after chown, which clears capabilities.
+    if (tree != nullptr && (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))) {
+      BLD_ASSIGN_OR_RETURN(UniqueFd in, tree->OpenFile(src));
+      BLD_ASSIGN_OR_RETURN(UniqueFd out, OpenFile(host, O_RDONLY | O_NOFOLLOW));
+      BLD_TRY(snapshot::CopyXattrsFd(in.get(), out.get(), dest));
     }
     struct timespec times[2] = {st.st_atim, st.st_mtim};
     times[0] = st.st_mtim;
@@ -267,13 +283,17 @@ struct Writer {
       std::string d = sub.empty() ? dest : CleanAbs(dest + "/" + sub);
       if (sub.empty() && S_ISDIR(s.st_mode)) {
         // The destination directory itself: created if missing, left as it is otherwise.
+        // A new one is made as BuildKit does: 0755, owned by --chown's user or 0:0 (not
+        // the source directory's owner and mode).
         BLD_ASSIGN_OR_RETURN(std::string host, ResolveInRoot(rootfs, d));
         struct stat cur;
         if (lstat(host.c_str(), &cur) == 0 && S_ISDIR(cur.st_mode)) return Ok();
+        BLD_TRY(MkdirAllInRoot(rootfs, d, owner.set ? owner.uid : 0, owner.set ? owner.gid : 0));
+        return Ok();
       }
       // Parents of entries re-included below an excluded directory.
       BLD_TRY(MkdirAllInRoot(rootfs, Dirname(d), 0, 0));
-      BLD_TRY(Entry(tree.HostPath(p), s, d));
+      BLD_TRY(Entry(&tree, p, s, d));
       if (S_ISDIR(s.st_mode)) dirs.push_back({d, s});
       return Ok();
     });
@@ -334,8 +354,9 @@ Status LowerCopy(StageRun& run, const parser::Instruction& ins, const parser::Co
     if (!m.ok()) return run.At(ins, "--exclude: " + m.error().message());
     exclude = std::make_shared<parser::IgnoreMatcher>(std::move(*m));
   }
-  const bool dest_is_dir_syntax =
-      dest_raw.ends_with("/") || dest_raw.ends_with("/.") || dest_raw == ".";
+  // An empty destination (`COPY f $unset`) is the WORKDIR itself, a directory.
+  const bool dest_is_dir_syntax = dest_raw.empty() || dest_raw.ends_with("/") ||
+                                  dest_raw.ends_with("/.") || dest_raw == ".";
   std::string dest = dest_raw;
   if (dest.empty() || dest[0] != '/') {
     dest = (cfg.working_dir.empty() ? std::string("/") : cfg.working_dir) + "/" + dest;
@@ -374,15 +395,30 @@ Status LowerCopy(StageRun& run, const parser::Instruction& ins, const parser::Co
                      std::vector<Source>* out) -> Status {
     auto matches = tree->Match(src);
     if (!matches.ok()) return InvalidArgumentError(at_prefix + std::string(what) + " " + matches.error().message());
-    for (const auto& rel : *matches) {
+    for (const auto& match : *matches) {
       Source so;
       so.tree = tree;
+      so.match = match;
+      so.name = match.empty() ? "" : Basename(match);
+      // A source that is a symlink is followed (Docker), inside the tree's root.
+      auto resolved = tree->Resolve(match, true);
+      if (!resolved.ok()) {
+        return NotFoundError(at_prefix + std::string(what) + " " + src + ": " +
+                             (match.empty() ? "." : match) + " not found in " +
+                             (from_other ? "source image" : "build context"));
+      }
+      if (tree->Excluded(*resolved)) {
+        return NotFoundError(at_prefix + std::string(what) + " " + src + ": " + match +
+                             " resolves to " + *resolved + ", excluded by .dockerignore");
+      }
+      const std::string rel = *resolved;
       so.rel = rel;
-      so.name = rel.empty() ? "" : Basename(rel);
       auto st = tree->Lstat(rel);
       if (!st.ok()) return InvalidArgumentError(at_prefix + st.error().message());
-      if (add && !from_other && S_ISREG(st->st_mode) && IsArchive(tree->HostPath(rel))) {
-        so.extract = true;
+      if (add && !from_other && S_ISREG(st->st_mode)) {
+        auto fd = tree->OpenFile(rel);
+        if (!fd.ok()) return InvalidArgumentError(at_prefix + fd.error().message());
+        so.extract = IsArchive(fd->get());
       }
       // Every entry below the source: path, type, mode after --chmod, owner, content, link.
       Status w = tree->Walk(rel, [&](const std::string& p, const struct stat& e) -> Status {
@@ -397,15 +433,15 @@ Status LowerCopy(StageRun& run, const parser::Instruction& ins, const parser::Co
           v += " " + std::to_string(e.st_uid) + ":" + std::to_string(e.st_gid);
         }
         if (S_ISREG(e.st_mode)) {
-          BLD_ASSIGN_OR_RETURN(std::string d, session->context().hasher().Digest(tree->HostPath(p), e));
+          BLD_ASSIGN_OR_RETURN(UniqueFd fd, tree->OpenFile(p));
+          BLD_ASSIGN_OR_RETURN(std::string d, session->context().hasher().Digest(fd.get(), p, e));
           v += " " + d;
         } else if (S_ISLNK(e.st_mode)) {
-          char buf[4096];
-          ssize_t n = readlink(tree->HostPath(p).c_str(), buf, sizeof(buf));
-          if (n > 0) v += " -> " + std::string(buf, static_cast<size_t>(n));
+          BLD_ASSIGN_OR_RETURN(std::string t, tree->ReadLink(p));
+          v += " -> " + t;
         }
         if (so.extract) v += " extract";
-        key->Add("file:" + (p.empty() ? "." : p), v);
+        key->Add("file:" + match + "=" + (p.empty() ? "." : p), v);
         return Ok();
       });
       if (!w.ok()) return InvalidArgumentError(at_prefix + w.error().message());
@@ -464,7 +500,7 @@ Status LowerCopy(StageRun& run, const parser::Instruction& ins, const parser::Co
     created_by_sources += " <<" + inl.path;
     sources.push_back(so);
   }
-  if (sources.empty() && from_sources.empty()) {
+  if (c.sources.empty() && c.inline_sources.empty()) {
     return run.At(ins, std::string(what) + " has no source");
   }
   const bool many = sources.size() > 1 || c.sources.size() + c.inline_sources.size() > 1;
@@ -497,7 +533,9 @@ Status LowerCopy(StageRun& run, const parser::Instruction& ins, const parser::Co
       auto v = session->View(src_state);
       if (!v.ok()) return v.error().Wrap(std::string(what) + " --from");
       view = std::move(*v);
-      view_tree.emplace(view->path(), nullptr);
+      auto t = SourceTree::Open(view->path(), nullptr);
+      if (!t.ok()) return t.error().Wrap(std::string(what) + " --from");
+      view_tree.emplace(std::move(*t));
       CacheKey unused("bld.unused");
       for (const auto& src : from_sources) BLD_TRY(collect(&*view_tree, src, &unused, &sources));
       many = many || sources.size() > 1;
@@ -535,24 +573,29 @@ Status LowerCopy(StageRun& run, const parser::Instruction& ins, const parser::Co
         struct stat st;
         if (lstat(so.host_file.c_str(), &st) != 0) return ErrnoError("lstat " + so.host_file);
         st.st_mode = S_IFREG | so.file_mode;
-        BLD_TRY(w.Entry(so.host_file, st, target));
+        BLD_TRY(w.Entry(nullptr, so.host_file, st, target));
         continue;
       }
       BLD_ASSIGN_OR_RETURN(struct stat st, so.tree->Lstat(so.rel));
-      std::string base = parents ? so.rel : so.name;
+      std::string base = parents ? so.match : so.name;
       if (so.extract) {
-        std::string d = parents ? CleanAbs(dest + "/" + Dirname(so.rel)) : dest;
-        BLD_ASSIGN_OR_RETURN(std::string host, MkdirAllInRoot(rootfs, d, 0, 0));
-        BLD_ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(so.tree->HostPath(so.rel), O_RDONLY));
+        std::string d = parents ? CleanAbs(dest + "/" + Dirname(so.match)) : dest;
+        BLD_TRY(MkdirAllInRoot(rootfs, d, w.owner.set ? w.owner.uid : 0,
+                               w.owner.set ? w.owner.gid : 0));
+        BLD_ASSIGN_OR_RETURN(UniqueFd fd, so.tree->OpenFile(so.rel));
         snapshot::ApplyOptions ao;
         ao.whiteouts = snapshot::WhiteoutStyle::kDelete;
-        auto r = snapshot::ApplyFd(fd.get(), host, ao);
+        ao.archive_filters = true;
+        ao.links_in_root = true;
+        ao.under = d;
+        if (w.owner.set) ao.owner = std::make_pair(w.owner.uid, w.owner.gid);
+        auto r = snapshot::ApplyFd(fd.get(), rootfs, ao);
         if (!r.ok()) return r.error().Wrap("ADD " + so.rel + ": extract");
         continue;
       }
       std::string target;
       if (S_ISDIR(st.st_mode)) {
-        target = parents && !so.rel.empty() ? CleanAbs(dest + "/" + so.rel) : dest;
+        target = parents && !so.match.empty() ? CleanAbs(dest + "/" + so.match) : dest;
       } else {
         target = dest_dir || parents ? CleanAbs(dest + "/" + base) : dest;
       }

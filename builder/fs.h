@@ -1,7 +1,6 @@
-// File operations inside a container root filesystem mounted on the host:
-// paths are resolved component by component with symlinks interpreted
-// relative to the root (an absolute link target or ".." never leaves it), as
-// the container would see them.
+// Host-path conveniences over base/in_root.h (the one resolver) for a container root
+// filesystem mounted on the host: symlinks are interpreted relative to the root (an
+// absolute link target or ".." never leaves it), as the container would see them.
 #pragma once
 
 #include <sys/types.h>
@@ -19,8 +18,9 @@ namespace bld::builder {
 Result<std::string> ResolveInRoot(const std::string& root, const std::string& path,
                                   bool follow_last = true);
 
-// mkdir -p of `path` inside `root`; directories it creates get mode 0755 and
-// the owner uid:gid. Returns the host path.
+// mkdir -p of `path` inside `root` (bld::MkdirAllInRoot: dangling links on the way get
+// their targets created); directories it creates get mode 0755 and the owner uid:gid.
+// Returns the host path of the directory.
 Result<std::string> MkdirAllInRoot(const std::string& root, const std::string& path, uid_t uid,
                                    gid_t gid);
 

@@ -149,13 +149,12 @@ bool HasEmptyFrom(std::string_view spec) {
 Status CollectExcluded(const SourceTree& tree, const std::string& rel, const std::string& sub,
                        std::vector<std::string>* hide, std::vector<std::string>* keep) {
   std::string dir = rel.empty() ? sub : sub.empty() ? rel : rel + "/" + sub;
-  BLD_ASSIGN_OR_RETURN(auto names, ListDir(tree.HostPath(dir)));
+  BLD_ASSIGN_OR_RETURN(auto names, tree.List(dir));
   std::sort(names.begin(), names.end());
   for (const auto& n : names) {
     std::string p = dir.empty() ? n : dir + "/" + n;
     std::string s = sub.empty() ? n : sub + "/" + n;
-    struct stat st;
-    if (lstat(tree.HostPath(p).c_str(), &st) != 0) return ErrnoError("lstat " + p);
+    BLD_ASSIGN_OR_RETURN(struct stat st, tree.Lstat(p));
     if (!tree.Excluded(p)) {
       if (S_ISDIR(st.st_mode)) BLD_TRY(CollectExcluded(tree, rel, s, hide, keep));
       continue;
@@ -225,15 +224,13 @@ struct ContextSource {
 };
 
 Result<ContextSource> ResolveContextSource(const SourceTree& tree, const std::string& source) {
-  BLD_ASSIGN_OR_RETURN(UniqueFd root, OpenRoot(tree.root()));
-  BLD_ASSIGN_OR_RETURN(std::string resolved,
-                       bld::ResolveInRoot(root.get(), source.empty() ? "/" : source));
   ContextSource cs;
-  cs.rel = resolved == "/" ? "" : resolved.substr(1);
-  struct stat st;
-  if (lstat(tree.HostPath(cs.rel).c_str(), &st) != 0) {
+  auto resolved = tree.Resolve(source, true);
+  if (!resolved.ok()) {
     return NotFoundError("--mount source " + source + ": not found in the build context");
   }
+  cs.rel = *resolved;
+  BLD_ASSIGN_OR_RETURN(struct stat st, tree.Lstat(cs.rel));
   if (tree.Excluded(cs.rel)) {
     return NotFoundError("--mount source " + source + ": excluded by .dockerignore");
   }

@@ -1,5 +1,7 @@
 #include "snapshot/apply.h"
 
+#include "base/in_root.h"
+
 #include <archive.h>
 #include <archive_entry.h>
 #include <dirent.h>
@@ -83,6 +85,16 @@ class Applier {
  public:
   Applier(int root_fd, const ApplyOptions& o) : root_(root_fd), o_(o) {}
 
+  Status Init() {
+    if (o_.under.empty()) return Ok();
+    if (!o_.links_in_root) return InvalidArgumentError("apply: `under` needs links_in_root");
+    std::string_view u = o_.under;
+    while (u.starts_with("/")) u.remove_prefix(1);
+    if (u.empty()) return Ok();
+    BLD_ASSIGN_OR_RETURN(under_, CleanPath(u));
+    return Ok();
+  }
+
   Status Entry(archive* a, archive_entry* e) {
     const char* raw = EntryPath(e);
     if (!raw) return InvalidArgumentError("entry with an unreadable path name");
@@ -90,6 +102,10 @@ class Applier {
     auto parts_r = CleanPath(name);
     if (!parts_r.ok()) return parts_r.error().Wrap("entry " + name);
     std::vector<std::string> parts = std::move(parts_r).value();
+    if (!under_.empty()) {
+      if (parts.empty()) return Ok();  // the archive's "./": the destination stays as it is
+      parts.insert(parts.begin(), under_.begin(), under_.end());
+    }
     Status s = EntryAt(a, e, name, parts);
     if (!s.ok()) return std::move(s).error().Wrap("entry " + name);
     return Ok();
@@ -105,7 +121,7 @@ class Applier {
         if (d < 0) return ErrnoError("dup");
         fd.reset(d);
       } else {
-        BLD_ASSIGN_OR_RETURN(fd, OpenBeneath(root_, it->path, O_RDONLY | O_DIRECTORY));
+        BLD_ASSIGN_OR_RETURN(fd, OpenDir(it->path));
       }
       if (::fchmod(fd.get(), it->mode) < 0) return ErrnoError("chmod " + it->path);
       timespec times[2] = {it->mtime, it->mtime};
@@ -115,6 +131,13 @@ class Applier {
   }
 
  private:
+  // A directory of the target: never through a symlink, or (links_in_root) through
+  // symlinks followed inside the target as root.
+  Result<UniqueFd> OpenDir(const std::string& rel) {
+    if (o_.links_in_root) return OpenInRoot(root_, rel, O_RDONLY | O_DIRECTORY);
+    return OpenBeneath(root_, rel, O_RDONLY | O_DIRECTORY);
+  }
+
   // Opens the directory holding parts[0..n) (creating missing directories 0755), never
   // through a symlink.
   Result<int> Parent(const std::vector<std::string>& parts, size_t n, bool create) {
@@ -122,6 +145,14 @@ class Applier {
     std::string path = JoinParts(parts, n);
     if (parent_fd_.valid() && parent_path_ == path) return parent_fd_.get();
     parent_fd_.reset();
+    if (o_.links_in_root) {
+      // ADD: symlinks among the parents are followed inside the root (lib -> usr/lib).
+      auto d = MkdirAllInRoot(root_, path, 0755, 0, 0);
+      if (!d.ok()) return d.error().Wrap("parent " + path);
+      parent_fd_ = std::move(d).value();
+      parent_path_ = path;
+      return parent_fd_.get();
+    }
     auto fd = OpenBeneath(root_, path, O_RDONLY | O_DIRECTORY);
     if (!fd.ok() && fd.error().sys_errno() == ENOENT && create) {
       // Walk and create the missing components one at a time.
@@ -189,6 +220,12 @@ class Applier {
       bool ours = created_.count(rel) > 0;
       bool whiteout = whiteouts_.count(rel) > 0;
       replaces_whiteout = whiteout;
+      if (is_dir && S_ISLNK(st.st_mode) && o_.links_in_root &&
+          OpenInRoot(root_, rel, O_PATH | O_DIRECTORY).ok()) {
+        // ADD: a directory entry over a symlink to a directory keeps the link (Docker);
+        // what the tar has below it goes to the link's target, inside the root.
+        return Ok();
+      }
       if (ours && !whiteout) {
         if (!(is_dir && S_ISDIR(st.st_mode))) return InvalidArgumentError("duplicate entry");
       } else if (!(is_dir && S_ISDIR(st.st_mode))) {
@@ -320,6 +357,7 @@ class Applier {
     auto tparts = CleanPath(target);
     if (!tparts.ok()) return tparts.error().Wrap(std::string("hardlink target ") + target);
     if (tparts->empty()) return InvalidArgumentError("hardlink to the root");
+    tparts->insert(tparts->begin(), under_.begin(), under_.end());
     std::string trel = JoinParts(*tparts, tparts->size());
     if (whiteouts_.count(trel))
       return InvalidArgumentError("hardlink target " + trel + " is a whiteout");
@@ -328,7 +366,7 @@ class Applier {
     UniqueFd tdir;
     int tdirfd = root_;
     if (tparts->size() > 1) {
-      auto r = OpenBeneath(root_, JoinParts(*tparts, tparts->size() - 1), O_RDONLY | O_DIRECTORY);
+      auto r = OpenDir(JoinParts(*tparts, tparts->size() - 1));
       if (!r.ok()) {
         if (r.error().sys_errno() == ENOENT) {
           return InvalidArgumentError("hardlink target " + trel + " does not exist");
@@ -389,9 +427,10 @@ class Applier {
   // be set (EINVAL): such an id is left as the caller's (-1: the creator, root of the
   // namespace), ownership squashed. A single-id namespace squashes everything, and bld said
   // so once when it entered it; otherwise the first squashed id of a process is a warning.
+  // ADD --chown (options.owner) overrides the tar's owners.
   std::pair<uid_t, gid_t> Owner(archive_entry* e, const std::string& what) {
-    uid_t uid = static_cast<uid_t>(archive_entry_uid(e));
-    gid_t gid = static_cast<gid_t>(archive_entry_gid(e));
+    uid_t uid = o_.owner ? o_.owner->first : static_cast<uid_t>(archive_entry_uid(e));
+    gid_t gid = o_.owner ? o_.owner->second : static_cast<gid_t>(archive_entry_gid(e));
     bool uid_ok = UidMapped(uid), gid_ok = GidMapped(gid);
     if (uid_ok && gid_ok) return {uid, gid};
     static std::atomic<bool> warned{false};
@@ -466,6 +505,7 @@ class Applier {
 
   int root_;
   const ApplyOptions& o_;
+  std::vector<std::string> under_;  // o_.under's components
   UniqueFd parent_fd_;
   std::string parent_path_;
   std::unordered_set<std::string> created_;    // paths this layer created
@@ -562,12 +602,14 @@ Result<ApplyResult> Apply(ByteSource blob, const std::string& target_dir,
   std::unique_ptr<archive, ArchiveFree> a(archive_read_new());
   if (!a) return InternalError("apply layer: archive_read_new failed");
   archive_read_support_format_tar(a.get());
+  if (options.archive_filters) archive_read_support_filter_all(a.get());
   if (archive_read_open(a.get(), sp, nullptr, &Stream::ArchiveRead, nullptr) != ARCHIVE_OK) {
     if (sp->error) return sp->error->Wrap("apply layer");
     return InvalidArgumentError(std::string("apply layer: ") + archive_error_string(a.get()));
   }
 
   Applier applier(root.get(), options);
+  BLD_TRY_WRAP(applier.Init(), "apply layer");
   ApplyResult result;
   for (;;) {
     archive_entry* e;

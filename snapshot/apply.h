@@ -20,9 +20,12 @@
 // active snapshot).
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "base/error.h"
 #include "oci/digest.h"
@@ -52,6 +55,19 @@ struct ApplyOptions {
   std::optional<oci::Digest> expected_digest;   // sha256 of the blob as stored
   // Do not chown (rootless without a full id mapping); owners become the caller's.
   bool ignore_ownership = false;
+  // Every entry owned by uid:gid instead of the tar's owners (ADD --chown).
+  std::optional<std::pair<uid_t, gid_t>> owner;
+  // ADD of a local archive: besides gzip/zstd (recognised above), every compression
+  // libarchive reads (bzip2, xz, lzma, ...). The diff ID is then of the stream as read.
+  bool archive_filters = false;
+  // ADD into a root filesystem: symlinks among an entry's parents are followed inside the
+  // target as its root (base/in_root.h; merged-/usr bases: lib -> usr/lib), and a directory
+  // entry over a symlink to a directory keeps the link. Off for layers, whose entries are
+  // never written through a symlink.
+  bool links_in_root = false;
+  // With links_in_root: the entries land below this path of the target (which is the
+  // root); the archive's own root entry is skipped.
+  std::string under;
 };
 
 struct ApplyResult {

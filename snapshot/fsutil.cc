@@ -149,8 +149,6 @@ bool IsOverlayXattr(const std::string& name) {
   return name.rfind("trusted.overlay.", 0) == 0 || name.rfind("user.overlay.", 0) == 0;
 }
 
-namespace {
-
 Status CopyFileData(int in, int out, off_t size, const std::string& what) {
   if (size == 0) return Ok();
   if (::ioctl(out, FICLONE, in) == 0) return Ok();
@@ -189,6 +187,21 @@ Status CopyFileData(int in, int out, off_t size, const std::string& what) {
   }
   return Ok();
 }
+
+Status CopyXattrsFd(int in, int out, const std::string& what) {
+  BLD_ASSIGN_OR_RETURN(Xattrs xs, ListXattrsFd(in));
+  for (auto& [name, value] : xs) {
+    if (IsOverlayXattr(name)) continue;
+    if (::fsetxattr(out, name.c_str(), value.data(), value.size(), 0) < 0) {
+      // SELinux labels are the host's policy, not the file's: Docker drops them too.
+      if (name == "security.selinux") continue;
+      return ErrnoError("setxattr " + what + " " + name);
+    }
+  }
+  return Ok();
+}
+
+namespace {
 
 struct DirTimes {
   std::string path;

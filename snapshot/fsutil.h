@@ -1,4 +1,5 @@
-// File-system helpers shared by the snapshot module (internal to snapshot/).
+// File-system helpers of the snapshot module; the file copier (CopyFileData,
+// CopyXattrsFd, CopyTree) is also the one COPY/ADD use (builder/copy.cc).
 #pragma once
 
 #include <sys/stat.h>
@@ -25,6 +26,14 @@ Status RemoveAt(int dirfd, const std::string& name);
 using Xattrs = std::vector<std::pair<std::string, std::string>>;
 Result<Xattrs> ListXattrsFd(int fd);
 Result<Xattrs> ListXattrsPath(const std::string& path);
+
+// Copies `size` bytes of the open file `in` to `out` (both at offset 0): a reflink where
+// the file system allows, else copy_file_range, else read/write. Errors name `what`.
+Status CopyFileData(int in, int out, off_t size, const std::string& what);
+
+// Copies the extended attributes of the open file `in` to `out` (security.capability,
+// user.*, trusted.* ...), except overlayfs' own and SELinux labels. Errors name `what`.
+Status CopyXattrsFd(int in, int out, const std::string& what);
 
 // Copies the tree at `src` into the (new or empty) directory `dst`, preserving types,
 // modes, owners, mtimes, xattrs, hardlinks (within the tree), symlinks, devices and fifos.

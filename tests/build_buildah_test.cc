@@ -43,6 +43,11 @@ const char* const kIgnoredPaths[] = {"/etc/hostname", "/etc/hosts", "/etc/resolv
 //  - user-groups: the same WORKDIR rule (BuildKit: Mkdir WithParents WithUser(USER), so
 //    /work and /work/app are USER app:dev's, 1500:1600), and /ids/workdir records it. Every
 //    id/group/HOME line of USER in its forms agrees with buildah.
+//  - add-archive-chown: Docker applies ADD --chown to the files extracted from a local
+//    archive (issue 12); buildah 1.28 chowns only the destination directory.
+//  - add-merged-usr: Docker keeps an image's symlink-to-directory when a tar has a directory
+//    entry of that name (merged-/usr: lib -> usr/lib) and writes below its target; buildah
+//    1.28 replaces the link with a directory.
 struct KnownDifference {
   const char* test_case;
   const char* config_key;  // or nullptr
@@ -56,6 +61,17 @@ const KnownDifference kKnown[] = {
     {"user-groups", nullptr, "/work"},
     {"user-groups", nullptr, "/work/app"},
     {"user-groups", nullptr, "/ids/workdir"},
+    {"add-archive-chown", nullptr, "/out/pkg"},
+    {"add-archive-chown", nullptr, "/out/pkg/file.txt"},
+    {"add-merged-usr", nullptr, "/mlib"},
+    {"add-merged-usr", nullptr, "/mlib/h"},
+    {"add-merged-usr", nullptr, "/mlib/sub"},
+    {"add-merged-usr", nullptr, "/mlib/sub/y.txt"},
+    {"add-merged-usr", nullptr, "/mlib/x.txt"},
+    {"add-merged-usr", nullptr, "/usr/mlib/h"},
+    {"add-merged-usr", nullptr, "/usr/mlib/sub"},
+    {"add-merged-usr", nullptr, "/usr/mlib/sub/y.txt"},
+    {"add-merged-usr", nullptr, "/usr/mlib/x.txt"},
 };
 
 std::string Trim(std::string s) {
@@ -250,7 +266,11 @@ INSTANTIATE_TEST_SUITE_P(Cases, BuildahDiffTest,
                                            "entrypoint-resets-cmd", "cmd-before-entrypoint",
                                            "shell-forms", "healthcheck-expose", "add-tar",
                                            "platform-args", "target", "user-explicit-group",
-                                           "user-groups"),
+                                           "user-groups", "copy-symlink-source",
+                                           "copy-from-symlinks", "copy-dest-symlink",
+                                           "copy-new-dest-dir", "add-archive-symlinks",
+                                           "add-archive-compressions", "add-archive-chown",
+                                           "add-merged-usr"),
                          [](const ::testing::TestParamInfo<std::string>& i) {
                            std::string n = i.param;
                            std::replace(n.begin(), n.end(), '-', '_');

@@ -10,6 +10,11 @@
 //    "run": [{"cmd": [...], "stdout": "exact", "contains": "substring", "exit": N}]}
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <algorithm>
 #include <cstdlib>
@@ -161,6 +166,130 @@ TEST_P(BuildCaseTest, Builds) {
           << rr.out;
     }
   }
+}
+
+// Issue 11's host-escape recipes: a context symlink to a host directory (COPY, a glob, ADD),
+// a stage symlink to a host path (COPY --from) and an rw bind mount through such a link.
+// Every symlink is followed inside its root as if that root were "/": each copy reads the
+// file at the same path inside the context/stage, never the host's, and the rw mount's
+// write lands in a discarded scratch layer.
+TEST(HostEscapeTest, SourcesStayInTheirRoots) {
+  if (!testing::IsRoot()) GTEST_SKIP() << "bld build needs root (overlay mounts, namespaces)";
+  auto d = TempDir::Create("", "bld-escape-");
+  ASSERT_TRUE(d.ok());
+  const std::string root = d->path() + "/store", host = d->path() + "/host",
+                    ctx = d->path() + "/ctx";
+  ASSERT_TRUE(MkdirAll(root).ok());
+  ASSERT_TRUE(testing::ImportBusybox(root));
+  ASSERT_TRUE(MkdirAll(host).ok());
+  ASSERT_TRUE(WriteFileAtomic(host + "/secret.txt", "HOST SECRET\n").ok());
+  // The same path inside the context: what the link names when the context is "/".
+  ASSERT_TRUE(MkdirAll(ctx + host).ok());
+  ASSERT_TRUE(WriteFileAtomic(ctx + host + "/secret.txt", "in-context\n").ok());
+  ASSERT_EQ(symlink(host.c_str(), (ctx + "/link-dir").c_str()), 0);
+  ASSERT_TRUE(WriteFileAtomic(ctx + "/Dockerfile",
+                              "FROM busybox AS evil\n"
+                              "RUN mkdir -p " + host + " && echo in-stage > " + host +
+                                  "/secret.txt && ln -s " + host + " /hostlink\n"
+                              "FROM busybox\n"
+                              "COPY link-dir/secret.txt /c\n"
+                              "COPY link-dir/secret* /g/\n"
+                              "ADD link-dir/secret.txt /a\n"
+                              "COPY --from=evil /hostlink/secret.txt /s\n"
+                              "RUN --mount=type=bind,source=link-dir,target=/m,rw touch /m/x\n")
+                  .ok());
+  auto r = RunBld(root, {"build", "--progress", "plain", "-t", "escape", ctx});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto rr = RunBld(root, {"run", "--rm", "escape", "cat", "/c", "/g/secret.txt", "/a", "/s"});
+  EXPECT_EQ(rr.exit_code, 0) << rr.err;
+  EXPECT_EQ(rr.out, "in-context\nin-context\nin-context\nin-stage\n");
+  EXPECT_FALSE(PathExists(host + "/x")) << "the rw bind mount wrote to the host";
+  EXPECT_FALSE(PathExists(ctx + host + "/x")) << "the rw bind mount wrote to the context";
+}
+
+// Without the in-root counterpart the link dangles inside the context: not found, and the
+// host file is never read.
+TEST(HostEscapeTest, DanglingInsideTheContextIsNotFound) {
+  if (!testing::IsRoot()) GTEST_SKIP() << "bld build needs root (overlay mounts, namespaces)";
+  auto d = TempDir::Create("", "bld-escape-");
+  ASSERT_TRUE(d.ok());
+  const std::string root = d->path() + "/store", host = d->path() + "/host",
+                    ctx = d->path() + "/ctx";
+  ASSERT_TRUE(MkdirAll(root).ok());
+  ASSERT_TRUE(testing::ImportBusybox(root));
+  ASSERT_TRUE(MkdirAll(host).ok());
+  ASSERT_TRUE(WriteFileAtomic(host + "/secret.txt", "HOST SECRET\n").ok());
+  ASSERT_TRUE(MkdirAll(ctx).ok());
+  ASSERT_EQ(symlink(host.c_str(), (ctx + "/link-dir").c_str()), 0);
+  for (const std::string copy : {"COPY link-dir/secret.txt /c", "COPY link-dir/secret* /c/",
+                                 "ADD link-dir/secret.txt /c"}) {
+    ASSERT_TRUE(WriteFileAtomic(ctx + "/Dockerfile", "FROM busybox\n" + copy + "\n").ok());
+    auto r = RunBld(root, {"build", "--progress", "plain", "-t", "escape", ctx});
+    if (copy.find('*') != std::string::npos) {
+      // An empty wildcard copies nothing (BuildKit); the host file must not be there.
+      if (r.exit_code == 0) {
+        auto rr = RunBld(root, {"run", "--rm", "escape", "cat", "/c/secret.txt"});
+        EXPECT_NE(rr.exit_code, 0) << copy << ": " << rr.out;
+        EXPECT_EQ(rr.out.find("HOST SECRET"), std::string::npos) << copy;
+      }
+      continue;
+    }
+    EXPECT_EQ(r.exit_code, 1) << copy << "\n" << r.err;
+    EXPECT_NE(r.err.find("not found"), std::string::npos) << copy << "\n" << r.err;
+  }
+}
+
+// COPY keeps extended attributes (a file capability, user.*) and hardlinks within the
+// copied tree, as Docker and buildah do. Checked in the layer the COPY wrote.
+TEST(CopyMetadataTest, KeepsXattrsAndHardlinks) {
+  if (!testing::IsRoot()) GTEST_SKIP() << "bld build needs root (overlay mounts, namespaces)";
+  auto d = TempDir::Create("", "bld-copy-meta-");
+  ASSERT_TRUE(d.ok());
+  const std::string root = d->path() + "/store", ctx = d->path() + "/ctx",
+                    out = d->path() + "/out";
+  ASSERT_TRUE(MkdirAll(root).ok());
+  ASSERT_TRUE(testing::ImportBusybox(root));
+  ASSERT_TRUE(MkdirAll(ctx + "/dir").ok());
+  ASSERT_TRUE(MkdirAll(out + "/layer").ok());
+  ASSERT_TRUE(WriteFileAtomic(ctx + "/dir/ping", "#!/bin/sh\n", 0755).ok());
+  // cap_net_raw=ep: VFS_CAP_REVISION_2, effective, permitted bit 13.
+  const unsigned char cap[20] = {0x01, 0x00, 0x00, 0x02, 0x00, 0x20, 0x00, 0x00, 0x00, 0x00,
+                                 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00};
+  ASSERT_EQ(setxattr((ctx + "/dir/ping").c_str(), "security.capability", cap, sizeof(cap), 0), 0)
+      << strerror(errno);
+  ASSERT_EQ(setxattr((ctx + "/dir/ping").c_str(), "user.note", "kept", 4, 0), 0);
+  ASSERT_TRUE(WriteFileAtomic(ctx + "/dir/h1", "linked\n").ok());
+  ASSERT_EQ(link((ctx + "/dir/h1").c_str(), (ctx + "/dir/h2").c_str()), 0);
+  ASSERT_TRUE(WriteFileAtomic(ctx + "/Dockerfile", "FROM busybox\nCOPY dir /d/\n").ok());
+  auto r = RunBld(root, {"build", "--progress", "plain", "-t", "meta", ctx});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // The hardlink is visible in the container.
+  auto rr = RunBld(root, {"run", "--rm", "meta", "sh", "-c",
+                          "[ $(stat -c %i /d/h1) = $(stat -c %i /d/h2) ] && stat -c %h /d/h1"});
+  EXPECT_EQ(rr.exit_code, 0) << rr.err;
+  EXPECT_EQ(rr.out, "2\n");
+  // The xattrs are in the layer.
+  auto sv = RunBld(root, {"save", "--format", "docker-archive", "-o", out + "/img.tar", "meta"});
+  ASSERT_EQ(sv.exit_code, 0) << sv.err;
+  ASSERT_EQ(testing::Run({"tar", "-xf", out + "/img.tar", "-C", out}).exit_code, 0);
+  auto manifest = ReadFile(out + "/manifest.json");
+  ASSERT_TRUE(manifest.ok());
+  auto layers = nlohmann::json::parse(*manifest)[0]["Layers"];
+  ASSERT_FALSE(layers.empty());
+  auto x = testing::Run({"tar", "--xattrs", "--xattrs-include=*", "-xpf",
+                         out + "/" + layers.back().get<std::string>(), "-C", out + "/layer"});
+  ASSERT_EQ(x.exit_code, 0) << x.err;
+  unsigned char got[64];
+  ssize_t n = getxattr((out + "/layer/d/ping").c_str(), "security.capability", got, sizeof(got));
+  ASSERT_EQ(n, static_cast<ssize_t>(sizeof(cap))) << strerror(errno);
+  EXPECT_EQ(memcmp(got, cap, sizeof(cap)), 0);
+  char note[16];
+  n = getxattr((out + "/layer/d/ping").c_str(), "user.note", note, sizeof(note));
+  EXPECT_EQ(std::string(note, n > 0 ? static_cast<size_t>(n) : 0), "kept");
+  struct stat a, b;
+  ASSERT_EQ(stat((out + "/layer/d/h1").c_str(), &a), 0);
+  ASSERT_EQ(stat((out + "/layer/d/h2").c_str(), &b), 0);
+  EXPECT_EQ(a.st_ino, b.st_ino) << "hardlink lost in the layer";
 }
 
 std::string CaseName(const ::testing::TestParamInfo<std::string>& i) {
