@@ -774,7 +774,15 @@ Result<BuildResult> Build(const BuildOptions& options_in) {
     text = *options.dockerfile_text;
   } else {
     if (options.dockerfile_path.empty()) {
+      // The first that exists, as docker (dockerfile) and podman (Containerfile) fall back.
       options.dockerfile_path = JoinPath(options.context_dir, "Dockerfile");
+      for (const char* name : {"Dockerfile", "Containerfile", "dockerfile", "containerfile"}) {
+        std::string p = JoinPath(options.context_dir, name);
+        if (PathExists(p)) {
+          options.dockerfile_path = p;
+          break;
+        }
+      }
     }
     auto t = ReadFile(options.dockerfile_path);
     if (!t.ok()) return t.error().Wrap("read the Dockerfile");

@@ -154,7 +154,9 @@ Result<std::unique_ptr<BuildContext>> BuildContext::Open(const std::string& dir,
     auto r = ReadFile(parser::DockerfileIgnorePath(dockerfile_path));
     if (r.ok()) specific = *r;
   }
-  auto r = ReadFile(JoinPath(dir, ".dockerignore"));
+  // .containerignore (podman/buildah) wins over .dockerignore when both exist.
+  auto r = ReadFile(JoinPath(dir, ".containerignore"));
+  if (!r.ok()) r = ReadFile(JoinPath(dir, ".dockerignore"));
   if (r.ok()) root = *r;
   std::shared_ptr<const parser::IgnoreMatcher> matcher;
   auto content = parser::SelectIgnoreFile(specific, root);

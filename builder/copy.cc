@@ -14,6 +14,7 @@
 #include <algorithm>
 
 #include "base/file.h"
+#include "base/userns.h"
 #include "builder/fs.h"
 #include "builder/stage.h"
 #include "runner/user.h"
@@ -243,7 +244,11 @@ struct Writer {
         return InvalidArgumentError("cannot copy " + src + ": unsupported file type");
       }
     }
-    if (lchown(host.c_str(), Uid(st), Gid(st)) != 0) return ErrnoError("chown " + dest);
+    // Rootless: an id bld's user namespace does not map stays the caller's (squashed), as in
+    // layer apply (base/userns.h).
+    uid_t owner = UidMapped(Uid(st)) ? Uid(st) : static_cast<uid_t>(-1);
+    gid_t group = GidMapped(Gid(st)) ? Gid(st) : static_cast<gid_t>(-1);
+    if (lchown(host.c_str(), owner, group) != 0) return ErrnoError("chown " + dest);
     if (!S_ISLNK(st.st_mode) && ::chmod(host.c_str(), mode & 07777) != 0) {
       return ErrnoError("chmod " + dest);
     }

@@ -39,6 +39,7 @@ struct BuildFlags {
   int jobs = 0;
   bool explain = false;
   bool tls_verify = true;
+  bool rm = true, force_rm = true, layers = true;  // bld's fixed behaviour; =false is refused
   std::string context;
 };
 
@@ -68,11 +69,14 @@ Result<builder::BuildOptions> MakeOptions(const GlobalOptions& g, const BuildFla
   o.pull = f.pull;
   o.platform = f.platform;
   for (const auto& l : f.labels) {
+    // `--label KEY` alone is KEY with an empty value, as docker and buildah.
     size_t eq = l.find('=');
-    if (eq == std::string::npos || eq == 0) {
-      return InvalidArgumentError("--label " + l + ": expected KEY=VALUE");
+    if (eq == 0 || l.empty()) return InvalidArgumentError("--label " + l + ": missing key");
+    if (eq == std::string::npos) {
+      o.labels[l] = "";
+    } else {
+      o.labels[l.substr(0, eq)] = l.substr(eq + 1);
     }
-    o.labels[l.substr(0, eq)] = l.substr(eq + 1);
   }
   if (f.compression.empty()) {
     // Unset: base layers as stored, new layers gzip.
@@ -126,6 +130,14 @@ Result<builder::BuildOptions> MakeOptions(const GlobalOptions& g, const BuildFla
   }
   o.push = f.push;
   o.tls_verify = f.tls_verify;
+  // docker's --rm/--force-rm and buildah's --layers name what bld always does: every RUN's
+  // container is removed whatever its outcome, and every step is cached as a layer.
+  if (!f.rm || !f.force_rm) {
+    return InvalidArgumentError(std::string(f.rm ? "--force-rm" : "--rm") +
+                                "=false: bld cannot keep intermediate containers (it always removes "
+                                "them)");
+  }
+  if (!f.layers) return InvalidArgumentError("--layers=false: bld always caches every step");
   if (o.push && o.tags.empty()) return InvalidArgumentError("--push needs at least one -t NAME");
   return o;
 }
@@ -176,9 +188,7 @@ int RunBuild(const GlobalOptions& g, const BuildFlags& f) {
     o->dockerfile_text = *text;
   } else if (!f.file.empty()) {
     o->dockerfile_path = f.file;
-  } else if (!o->dockerfile_text) {
-    o->dockerfile_path = JoinPath(o->context_dir, "Dockerfile");
-  }
+  }  // else builder::Build picks the default file in the context.
   auto r = builder::Build(*o);
   if (!r.ok()) return ReportError(r.error(), kExitFailure);
   if (!f.iidfile.empty()) {
@@ -198,7 +208,7 @@ Command MakeBuildCommand() {
       "build", "Build an image from a Dockerfile", [](CLI::App* app, const GlobalOptions* g) {
         auto f = std::make_shared<BuildFlags>();
         app->add_option("-t,--tag", f->tags, "Name the image (repeatable)");
-        app->add_option("-f,--file", f->file, "Dockerfile (default CONTEXT/Dockerfile; - = stdin)");
+        app->add_option("-f,--file", f->file, "Dockerfile (default CONTEXT/Dockerfile, else Containerfile, dockerfile, containerfile; - = stdin)");
         app->add_option("--build-arg", f->build_args,
                         "Set a build argument K=V (K alone: from the environment)");
         app->add_option("--target", f->target, "Build this stage");
@@ -206,7 +216,7 @@ Command MakeBuildCommand() {
         app->add_flag("--pull", f->pull, "Pull base images even when they are in the store");
         app->add_option("--platform", f->platform,
                         "Target platform (only the host's: linux/amd64)");
-        app->add_option("--label", f->labels, "Add a label K=V to the image (repeatable)");
+        app->add_option("--label", f->labels, "Add a label K=V (or K, empty value) to the image (repeatable)");
         app->add_option("--iidfile", f->iidfile, "Write the image ID to this file");
         app->add_option("-o,--output", f->outputs,
                         "type=oci|docker|local|registry,dest=PATH|name=REF (repeatable)");
@@ -229,6 +239,15 @@ Command MakeBuildCommand() {
         app->add_flag("--explain", f->explain, "Say which input changed for each cache miss");
         app->add_flag("--tls-verify{true}", f->tls_verify,
                       "Verify TLS for pulls and pushes (--tls-verify=false allows HTTP)")
+            ->default_val(true);
+        app->add_flag("--rm{true}", f->rm,
+                      "Accepted: bld always removes intermediate containers (=false is an error)")
+            ->default_val(true);
+        app->add_flag("--force-rm{true}", f->force_rm,
+                      "Accepted: bld removes intermediate containers even on failure")
+            ->default_val(true);
+        app->add_flag("--layers{true}", f->layers,
+                      "Accepted: bld always caches every step (=false is an error)")
             ->default_val(true);
         app->add_option("CONTEXT", f->context, "Build context directory, or - for a tar on stdin")
             ->required();

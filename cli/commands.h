@@ -6,10 +6,12 @@
 namespace bld::cli {
 
 Command MakeVersionCommand();
+Command MakeInfoCommand();
 Command MakeParseCommand();
 Command MakeBuildCommand();
 Command MakeImagesCommand();
 Command MakeInspectCommand();
+Command MakeHistoryCommand();
 Command MakeTagCommand();
 Command MakeRmiCommand();
 Command MakePruneCommand();

@@ -11,7 +11,7 @@ namespace bld::cli {
 std::string StoreRoot(const GlobalOptions& g) {
   if (!g.root.empty()) return g.root;
   if (const char* r = std::getenv("BLD_ROOT"); r != nullptr && *r != '\0') return r;
-  if (::geteuid() == 0) return "/var/lib/bld";
+  if (::geteuid() == 0 && !g.rootless) return "/var/lib/bld";
   if (const char* x = std::getenv("XDG_DATA_HOME"); x != nullptr && *x != '\0') {
     return std::string(x) + "/bld";
   }

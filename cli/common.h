@@ -23,10 +23,13 @@ inline constexpr int kExitNotFound = 127;
 struct GlobalOptions {
   std::string root;       // --root / BLD_ROOT / default
   std::string log_level;  // --log-level
+  // Set by main when an unprivileged caller continues as root of its own user namespace
+  // (runner/userns.h): the store defaults to the user's, not /var/lib/bld.
+  bool rootless = false;
 };
 
 // The store root from --root, BLD_ROOT, or the default (root: /var/lib/bld,
-// otherwise $XDG_DATA_HOME/bld or ~/.local/share/bld).
+// rootless: $XDG_DATA_HOME/bld or ~/.local/share/bld).
 std::string StoreRoot(const GlobalOptions& g);
 Result<std::unique_ptr<oci::Store>> OpenStore(const GlobalOptions& g);
 

@@ -1,8 +1,10 @@
 // bld inspect IMAGE...: JSON with the image's ID, digest, tags, config and manifest.
 #include <cstdio>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/template.h"
 #include "oci/image.h"
 
 namespace bld::cli {
@@ -34,7 +36,15 @@ Result<nlohmann::ordered_json> InspectOne(const oci::Store& store, const std::st
   return j;
 }
 
-int Inspect(const GlobalOptions& g, const std::vector<std::string>& names) {
+int Inspect(const GlobalOptions& g, const std::vector<std::string>& names,
+            const std::string& format) {
+  std::optional<Template> tmpl;
+  if (!format.empty()) {
+    // docker inspect: "json" is the default array; anything else is a template per object.
+    auto t = Template::Parse(format == "json" ? "{{json .}}" : format);
+    if (!t.ok()) return ReportError(t.error());
+    tmpl = std::move(*t);
+  }
   auto store = OpenStore(g);
   if (!store.ok()) return ReportError(store.error());
   nlohmann::ordered_json out = nlohmann::ordered_json::array();
@@ -47,6 +57,12 @@ int Inspect(const GlobalOptions& g, const std::vector<std::string>& names) {
     }
     out.push_back(std::move(*j));
   }
+  if (tmpl) {
+    auto text = tmpl->Render(std::vector<nlohmann::ordered_json>(out.begin(), out.end()));
+    if (!text.ok()) return ReportError(text.error());
+    std::fwrite(text->data(), 1, text->size(), stdout);
+    return rc;
+  }
   std::printf("%s\n", out.dump(4).c_str());
   return rc;
 }
@@ -57,8 +73,11 @@ Command MakeInspectCommand() {
   return {"inspect", "Show an image's ID, digest, tags, config and manifest as JSON",
           [](CLI::App* app, const GlobalOptions* g) {
             auto names = std::make_shared<std::vector<std::string>>();
+            auto format = std::make_shared<std::string>();
+            app->add_option("-f,--format", *format,
+                            "A Go template per image, e.g. '{{.Id}}' or '{{json .Config}}'");
             app->add_option("IMAGE", *names, "Image name or ID")->required();
-            return [g, names]() { return Inspect(*g, *names); };
+            return [g, names, format]() { return Inspect(*g, *names, *format); };
           }};
 }
 

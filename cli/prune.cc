@@ -47,7 +47,7 @@ Command MakePruneCommand() {
   return {"prune", "Remove unreferenced blobs and snapshots and leftovers of killed commands",
           [](CLI::App* app, const GlobalOptions* g) {
             auto all = std::make_shared<bool>(false);
-            app->add_flag("-a,--all", *all, "Also remove untagged images");
+            app->add_flag("-a,--all", *all, "Also remove untagged images and the whole build cache");
             return [g, all]() { return Prune(*g, *all); };
           }};
 }

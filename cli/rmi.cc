@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "cli/commands.h"
+#include "cli/containers.h"
 #include "cli/gc.h"
 #include "oci/image.h"
 
@@ -25,6 +26,26 @@ int Rmi(const GlobalOptions& g, const std::vector<std::string>& names, bool forc
     if (!r.ok()) {
       rc = ReportError(r.error().Wrap("rmi " + name));
       continue;
+    }
+    // As docker: an image a container was made from is not deleted without -f.
+    bool deletes = LooksLikeId(name, *r) || r->names.size() <= 1;
+    if (deletes && !force) {
+      auto containers = ListContainers(StoreRoot(g));
+      std::string user;
+      if (containers.ok()) {
+        for (const auto& c : *containers) {
+          if (c.image_id == r->image.id().str()) {
+            user = c.name + " (" + c.id.substr(0, 12) + ")";
+            break;
+          }
+        }
+      }
+      if (!user.empty()) {
+        rc = ReportError(FailedPreconditionError(
+            "rmi " + name + ": container " + user +
+            " uses the image; remove the container first or use -f"));
+        continue;
+      }
     }
     Status s;
     if (LooksLikeId(name, *r)) {
@@ -64,7 +85,7 @@ Command MakeRmiCommand() {
             auto names = std::make_shared<std::vector<std::string>>();
             auto force = std::make_shared<bool>(false);
             app->add_option("IMAGE", *names, "Image names or IDs")->required();
-            app->add_flag("-f,--force", *force, "Remove an ID even if several names refer to it");
+            app->add_flag("-f,--force", *force, "Remove an ID even if several names refer to it, or a container uses it");
             return [g, names, force]() { return Rmi(*g, *names, *force); };
           }};
 }

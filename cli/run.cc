@@ -15,6 +15,9 @@
 #include "cli/commands.h"
 #include "cli/containers.h"
 #include "oci/image.h"
+#include "oci/reference.h"
+#include "registry/client.h"
+#include "registry/pull.h"
 #include "runner/detach.h"
 #include "runner/runner.h"
 #include "runner/seccomp.h"
@@ -33,6 +36,11 @@ struct RunFlags {
   bool entrypoint_set = false;
   int64_t pids_limit = 0;
   std::vector<std::string> env, env_files, volumes, tmpfs, cap_add, cap_drop;
+  std::string pull = "missing";
+  // Parsed only to say that they are not supported yet.
+  std::vector<std::string> publish;
+  bool publish_all = false;
+  std::string restart;
   std::string image;
   std::vector<std::string> command;
 };
@@ -255,7 +263,49 @@ Result<runner::Spec> MakeSpec(const RunFlags& f, const oci::Image& image, const 
   return spec;
 }
 
+// Flags docker has that bld does not implement yet: an error, never a silent no-op.
+Status CheckUnsupported(const RunFlags& f) {
+  if (!f.publish.empty() || f.publish_all) {
+    return InvalidArgumentError(std::string(f.publish_all ? "-P/--publish-all" : "-p/--publish") +
+                              " is not supported yet (bld run has no private network; the "
+                              "container shares the host's with --network host)");
+  }
+  if (!f.restart.empty() && f.restart != "no") {
+    return InvalidArgumentError("--restart " + f.restart + " is not supported yet");
+  }
+  return Ok();
+}
+
+// --pull: always pulls; missing pulls when the image is not in the store (as docker run);
+// never uses only the store.
+Status PullForRun(const oci::Store& store, const RunFlags& f) {
+  if (f.pull == "never") return Ok();
+  if (f.pull == "missing") {
+    auto lock = store.LockShared();
+    if (!lock.ok()) return lock.error();
+    auto local = oci::ResolveImage(store, f.image);
+    if (local.ok() || local.error().code() != ErrorCode::kNotFound) return Ok();
+  }
+  auto ref = oci::Reference::Parse(f.image);
+  if (!ref.ok()) {
+    // An ID or an invalid name: nothing a registry could give.
+    if (f.pull == "always") return ref.error().Wrap("--pull always " + f.image);
+    return Ok();
+  }
+  if (f.pull == "missing") {
+    std::fprintf(stderr, "Unable to find image '%s' locally\n", f.image.c_str());
+  }
+  registry::ClientOptions o;
+  BLD_ASSIGN_OR_RETURN(auto client, registry::Client::Create(ref->domain(), std::move(o)));
+  registry::PullOptions options;
+  options.progress = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
+  auto r = registry::Pull(*client, store, *ref, options);
+  if (!r.ok()) return r.error().Wrap("pull " + ref->str());
+  return Ok();
+}
+
 int RunContainer(const GlobalOptions& g, const RunFlags& f) {
+  if (Status s = CheckUnsupported(f); !s.ok()) return ReportError(s.error(), kExitBldFailed);
   if (f.detach && f.tty) {
     return ReportError(InvalidArgumentError("-d with -t is not supported (no attach yet)"),
                        kExitBldFailed);
@@ -270,6 +320,9 @@ int RunContainer(const GlobalOptions& g, const RunFlags& f) {
   auto store = OpenStore(g);
   if (!store.ok()) return ReportError(store.error(), kExitBldFailed);
   SweepAutoRemoved(root);
+  if (Status s = PullForRun(**store, f); !s.ok()) {
+    return ReportError(s.error().Wrap("run"), kExitBldFailed);
+  }
 
   ContainerRecord record;
   record.id = RandomHex(64);
@@ -415,16 +468,23 @@ Command MakeRunCommand() {
             app->add_flag("--read-only", f->read_only, "Mount the root filesystem read-only");
             app->add_option("--cap-add", f->cap_add, "Add a capability");
             app->add_option("--cap-drop", f->cap_drop, "Drop a capability");
+            app->add_option("--pull", f->pull,
+                            "Pull the image: always, missing (default: when not in the store) "
+                            "or never")
+                ->check(CLI::IsMember({"always", "missing", "never"}));
+            app->add_option("-p,--publish", f->publish, "Publish a port (not supported yet)");
+            app->add_flag("-P,--publish-all", f->publish_all,
+                          "Publish all exposed ports (not supported yet)");
+            app->add_option("--restart", f->restart, "Restart policy (only \"no\" is supported)");
             app->add_option("--device", f->devices,
                             "Add a host device: HOST[:CONTAINER][:rwm]");
             app->add_option("--security-opt", f->security_opts,
                             "no-new-privileges[=true|false] (default false: setuid works), "
                             "seccomp=unconfined (default: Docker's profile)");
             app->add_option("IMAGE", f->image, "Image to run")->required();
+            // Everything after the image belongs to the container's command (cli/flags.cc
+            // puts a "--" before the image).
             app->add_option("COMMAND", f->command, "Command and arguments");
-            // Everything after the image belongs to the container's command.
-            app->positionals_at_end();
-            app->prefix_command();
             return [g, f]() { return RunContainer(*g, *f); };
           }};
 }

@@ -255,7 +255,19 @@ Status Store::SetTags(const std::vector<TagEntry>& add) const {
         if (!present) entries.push_back(a);
         continue;
       }
+      // As docker: an image whose last name moves to another image stays, untagged
+      // (`<none>`, usable by ID), until it is pruned.
+      std::vector<Descriptor> moved;
+      for (const auto& e : entries) {
+        if (e.name == a.name && e.target.digest != a.target.digest) moved.push_back(e.target);
+      }
       std::erase_if(entries, [&](const TagEntry& e) { return e.name == a.name; });
+      for (const auto& old : moved) {
+        bool referenced = std::any_of(entries.begin(), entries.end(), [&](const TagEntry& e) {
+          return e.target.digest == old.digest;
+        });
+        if (!referenced) entries.push_back(TagEntry{"", old});
+      }
       // A tagged image no longer needs its untagged entry.
       std::erase_if(entries, [&](const TagEntry& e) {
         return e.name.empty() && e.target.digest == a.target.digest;

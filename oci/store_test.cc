@@ -102,6 +102,23 @@ TEST_F(StoreTest, CorruptBlobIsReportedNotServed) {
   EXPECT_FALSE(store_->VerifyBlob(*d).ok());
 }
 
+TEST_F(StoreTest, MovedTagLeavesTheOldImageUntagged) {
+  Descriptor a = Desc("a"), b = Desc("b");
+  ASSERT_TRUE(store_->SetTag("docker.io/library/x:1", a).ok());
+  ASSERT_TRUE(store_->SetTag("docker.io/library/x:1", b).ok());
+  auto tags = store_->ListTags();
+  ASSERT_TRUE(tags.ok());
+  ASSERT_EQ(tags->size(), 2u);
+  int untagged_a = 0;
+  for (const auto& t : *tags) untagged_a += t.name.empty() && t.target.digest == a.digest;
+  EXPECT_EQ(untagged_a, 1);
+  // Tagging it again drops the untagged entry.
+  ASSERT_TRUE(store_->SetTag("docker.io/library/y:1", a).ok());
+  tags = store_->ListTags();
+  ASSERT_TRUE(tags.ok());
+  for (const auto& t : *tags) EXPECT_FALSE(t.name.empty());
+}
+
 TEST_F(StoreTest, Tags) {
   Descriptor a = Desc("a"), b = Desc("b");
   ASSERT_TRUE(store_->SetTag("docker.io/library/x:1", a).ok());

@@ -6,6 +6,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "tests/peer_dir.h"
+
 namespace bld::parser {
 namespace {
 
@@ -35,7 +37,7 @@ std::string DumpOf(std::string_view text) {
 TEST(ParserTest, BuildKitTestfiles) {
   namespace fs = std::filesystem;
   fs::path dir = PeerDir() + "/buildkit-parser/testfiles";
-  ASSERT_TRUE(fs::is_directory(dir));
+  BLD_REQUIRE_PEER_DIR(dir);
   int n = 0;
   for (const auto& e : fs::directory_iterator(dir)) {
     auto r = Parse(Slurp((e.path() / "Dockerfile").string()));
@@ -48,6 +50,7 @@ TEST(ParserTest, BuildKitTestfiles) {
 
 TEST(ParserTest, BuildKitNegativeTestfiles) {
   namespace fs = std::filesystem;
+  BLD_REQUIRE_PEER_DIR(PeerDir() + "/buildkit-parser/testfiles-negative");
   for (const auto& e : fs::directory_iterator(PeerDir() + "/buildkit-parser/testfiles-negative")) {
     auto r = Parse(Slurp((e.path() / "Dockerfile").string()));
     EXPECT_FALSE(r.ok()) << e.path();

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "parser/unicode.h"
+#include "tests/peer_dir.h"
 
 namespace bld::parser {
 namespace {
@@ -17,6 +18,7 @@ std::string PeerDir() {
 
 // Every A (all platforms) and U (Unix) line of BuildKit's envVarTest.
 TEST(ShellWordTest, BuildKitEnvVarTest) {
+  BLD_REQUIRE_PEER_DIR(PeerDir() + "/buildkit-shell");
   std::ifstream in(PeerDir() + "/buildkit-shell/envVarTest");
   ASSERT_TRUE(in) << "missing ../shared/peer/buildkit-shell/envVarTest";
   EnvMap env = BuildEnvMap({"PWD=/home", "SHELL=bash", "KOREAN=한국어", "NULL="});

@@ -54,17 +54,16 @@ StageVariables::StageVariables(const std::vector<std::string>& image_env, EnvMap
       meta_values_(std::move(meta_values)),
       build_args_(std::move(build_args)),
       predefined_(std::move(predefined)),
-      escape_token_(escape_token) {}
+      escape_token_(escape_token) {
+  env_map_ = BuildEnvMap(env_);
+  for (size_t i = 0; i < env_.size(); ++i) {
+    const std::string& e = env_[i];
+    env_index_.emplace(e.substr(0, e.find('=')), i);
+  }
+  visible_ = env_map_;
+}
 
 ShellWordOptions StageVariables::Options() const { return OptionsFor(escape_token_); }
-
-EnvMap StageVariables::Visible() const {
-  EnvMap m;
-  for (const auto& [k, v] : args_) m[k] = v;
-  EnvMap env = BuildEnvMap(env_);
-  for (auto& [k, v] : env) m[k] = std::move(v);
-  return m;
-}
 
 Result<std::vector<ArgDecl>> StageVariables::Declare(const ArgInstruction& arg) {
   // As BuildKit's dispatchArg, one name at a time: the --build-arg, else the default
@@ -92,6 +91,7 @@ Result<std::vector<ArgDecl>> StageVariables::Declare(const ArgInstruction& arg) 
       args_.erase(std::remove_if(args_.begin(), args_.end(),
                                  [&](const auto& kv) { return kv.first == d.key; }),
                   args_.end());
+      if (env_map_.find(d.key) == env_map_.end()) visible_[d.key] = *value;
       args_.emplace_back(d.key, std::move(*value));
     }
     if (std::find(declared_.begin(), declared_.end(), d.key) == declared_.end()) {
@@ -102,7 +102,7 @@ Result<std::vector<ArgDecl>> StageVariables::Declare(const ArgInstruction& arg) 
 }
 
 std::vector<std::string> StageVariables::HistoryArgs() const {
-  EnvMap visible = Visible();
+  const EnvMap& visible = Visible();
   std::vector<std::string> out;
   for (const auto& k : declared_) {
     auto it = visible.find(k);
@@ -112,14 +112,15 @@ std::vector<std::string> StageVariables::HistoryArgs() const {
 }
 
 void StageVariables::SetEnvVar(const std::string& key, const std::string& value) {
-  std::string prefix = key + "=";
-  for (std::string& e : env_) {
-    if (e.compare(0, prefix.size(), prefix) == 0 || e == key) {
-      e = prefix + value;
-      return;
-    }
+  std::string entry = key + "=" + value;
+  auto [it, added] = env_index_.emplace(key, env_.size());
+  if (added) {
+    env_.push_back(std::move(entry));
+  } else {
+    env_[it->second] = std::move(entry);
   }
-  env_.push_back(prefix + value);
+  env_map_[key] = value;
+  visible_[key] = value;
 }
 
 Result<std::vector<KeyValue>> StageVariables::SetEnv(const EnvInstruction& env) {
@@ -147,7 +148,7 @@ Result<std::vector<std::string>> StageVariables::ExpandSplit(std::string_view wo
 
 Result<std::vector<KeyValue>> StageVariables::ExpandPairs(
     const std::vector<KeyValue>& pairs) const {
-  EnvMap visible = Visible();
+  const EnvMap& visible = Visible();
   std::vector<KeyValue> out;
   for (const KeyValue& kv : pairs) {
     BLD_ASSIGN_OR_RETURN(std::string k, ExpandWord(kv.key, visible, Options()));
@@ -159,9 +160,8 @@ Result<std::vector<KeyValue>> StageVariables::ExpandPairs(
 
 std::vector<std::string> StageVariables::RunEnv() const {
   std::vector<std::string> out = env_;
-  EnvMap env = BuildEnvMap(env_);
   for (const auto& [k, v] : args_) {
-    if (env.find(k) == env.end()) out.push_back(k + "=" + v);
+    if (env_map_.find(k) == env_map_.end()) out.push_back(k + "=" + v);
   }
   return out;
 }

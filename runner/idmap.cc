@@ -91,16 +91,22 @@ IdMaps DefaultIdMaps(uid_t euid, gid_t egid) {
   maps.uid.push_back({0, euid, 1});
   maps.gid.push_back({0, egid, 1});
   if (access("/usr/bin/newuidmap", X_OK) != 0 || access("/usr/bin/newgidmap", X_OK) != 0) {
+    maps.single_id_reason = "/usr/bin/newuidmap or /usr/bin/newgidmap is missing (Debian package uidmap)";
     return maps;
   }
   std::string name;
   if (passwd* pw = getpwuid(euid); pw != nullptr) name = pw->pw_name;
+  std::string who = name.empty() ? "uid " + std::to_string(euid) : "user " + name;
   auto subuid = ReadFile("/etc/subuid");
   auto subgid = ReadFile("/etc/subgid");
-  if (!subuid.ok() || !subgid.ok()) return maps;
-  std::vector<SubIdRange> uids = ParseSubIds(*subuid, name, euid);
-  std::vector<SubIdRange> gids = ParseSubIds(*subgid, name, euid);
-  if (uids.empty() || gids.empty()) return maps;
+  std::vector<SubIdRange> uids, gids;
+  if (subuid.ok()) uids = ParseSubIds(*subuid, name, euid);
+  if (subgid.ok()) gids = ParseSubIds(*subgid, name, euid);
+  if (uids.empty() || gids.empty()) {
+    maps.single_id_reason = "no range for " + who + " in " +
+                            (uids.empty() ? std::string("/etc/subuid") : std::string("/etc/subgid"));
+    return maps;
+  }
   uint32_t next = 1;
   for (const SubIdRange& r : uids) {
     maps.uid.push_back({next, r.start, r.count});

@@ -31,6 +31,9 @@ struct IdMaps {
   std::vector<IdMapping> gid;
   // True when the maps need newuidmap/newgidmap (more than the caller's own id).
   bool needs_helpers = false;
+  // Without helpers: why only the caller's own id is mapped ("no range for user bob in
+  // /etc/subuid").
+  std::string single_id_reason;
 };
 IdMaps DefaultIdMaps(uid_t euid, gid_t egid);
 

@@ -37,6 +37,7 @@
 #include "base/in_root.h"
 #include "base/random.h"
 #include "base/temp_dir.h"
+#include "base/userns.h"
 #include "runner/capabilities.h"
 #include "runner/cgroup.h"
 #include "runner/idmap.h"
@@ -773,8 +774,9 @@ Result<Container> Container::Start(const Spec& spec) {
   std::unique_ptr<Cgroup> cgroup;
   // The device policy: where we are root on the host (a user namespace cannot open host
   // devices anyway) and the v1 devices controller is there.
+  // (Not as root of a rootless bld's own user namespace, runner/userns.h.)
   const bool device_policy = !plan.user_namespace && geteuid() == 0 &&
-                             IsDirectory("/sys/fs/cgroup/devices");
+                             InInitialUserNamespace() && IsDirectory("/sys/fs/cgroup/devices");
   if (!spec.limits.empty() || device_policy) {
     BLD_ASSIGN_OR_RETURN(Cgroup cg,
                          Cgroup::Create(spec.cgroup_parent, id, spec.limits, device_policy,

@@ -18,6 +18,7 @@
 #include <mutex>
 
 #include "base/file.h"
+#include "base/userns.h"
 #include "runner/idmap.h"
 #include "runner/seccomp.h"
 #include "runner/user.h"
@@ -241,6 +242,8 @@ Result<SetupPlan> BuildSetupPlan(const Spec& spec, const std::string& etc_dir) {
     }
     // Without newgidmap an unprivileged caller must deny setgroups to write gid_map.
     plan.set_groups = root || helpers;
+  } else if (SetgroupsDenied()) {
+    plan.set_groups = false;  // root of a rootless single-id namespace (runner/userns.h)
   }
 
   // User.
@@ -311,7 +314,7 @@ Result<SetupPlan> BuildSetupPlan(const Spec& spec, const std::string& etc_dir) {
         MountOp(std::string("/dev/") + dev, std::string("/dev/") + dev, "", MS_BIND, "", C::kFile));
   }
   std::string devpts = "newinstance,ptmxmode=0666,mode=0620";
-  if (!plan.user_namespace || IsMapped(plan.gid_maps, 5)) devpts += ",gid=5";
+  if (plan.user_namespace ? IsMapped(plan.gid_maps, 5) : GidMapped(5)) devpts += ",gid=5";
   plan.ops.push_back(
       MountOp("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, devpts, C::kDir));
   plan.ops.push_back(SymlinkOp("/dev", "ptmx", "pts/ptmx"));
@@ -322,7 +325,8 @@ Result<SetupPlan> BuildSetupPlan(const Spec& spec, const std::string& etc_dir) {
   plan.ops.push_back(
       MountOp("shm", "/dev/shm", "tmpfs", kNoSuidDevExec, "mode=1777,size=65536k", C::kDir));
   plan.ops.push_back(MountOp("mqueue", "/dev/mqueue", "mqueue", kNoSuidDevExec, "", C::kDir));
-  if (plan.user_namespace && !plan.new_network) {
+  // Also as root of a rootless bld's own user namespace (runner/userns.h).
+  if ((plan.user_namespace || !InInitialUserNamespace()) && !plan.new_network) {
     // sysfs can only be mounted by the owner of the network namespace: bind the host's.
     SetupOp sys = MountOp("/sys", "/sys", "", MS_BIND | MS_REC, "", C::kDir);
     sys.read_only = true;

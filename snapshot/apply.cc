@@ -9,6 +9,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "base/log.h"
+#include "base/userns.h"
 #include "snapshot/fsutil.h"
 
 namespace bld::snapshot {
@@ -383,11 +385,30 @@ class Applier {
     return Ok();
   }
 
+  // The owner to give an entry. Rootless, ids that bld's user namespace does not map cannot
+  // be set (EINVAL): such an id is left as the caller's (-1: the creator, root of the
+  // namespace), ownership squashed. A single-id namespace squashes everything, and bld said
+  // so once when it entered it; otherwise the first squashed id of a process is a warning.
+  std::pair<uid_t, gid_t> Owner(archive_entry* e, const std::string& what) {
+    uid_t uid = static_cast<uid_t>(archive_entry_uid(e));
+    gid_t gid = static_cast<gid_t>(archive_entry_gid(e));
+    bool uid_ok = UidMapped(uid), gid_ok = GidMapped(gid);
+    if (uid_ok && gid_ok) return {uid, gid};
+    static std::atomic<bool> warned{false};
+    if (MappedUidCount() > 1 && !warned.exchange(true)) {
+      BLD_LOG(kWarn) << "apply layer: " << what << " is owned by " << uid << ":" << gid
+                     << ", which bld's user namespace does not map: owned by root instead "
+                        "(this and any other such file; widen the ranges in /etc/subuid and "
+                        "/etc/subgid)";
+    }
+    return {uid_ok ? uid : static_cast<uid_t>(-1), gid_ok ? gid : static_cast<gid_t>(-1)};
+  }
+
   // Owner, mode, xattrs, mtime of an open file or directory.
   Status Metadata(archive_entry* e, int fd, const std::string& rel, bool is_dir) {
-    if (!o_.ignore_ownership && ::fchown(fd, static_cast<uid_t>(archive_entry_uid(e)),
-                                         static_cast<gid_t>(archive_entry_gid(e))) < 0) {
-      return ErrnoError("chown");
+    if (!o_.ignore_ownership) {
+      auto [uid, gid] = Owner(e, rel);
+      if (::fchown(fd, uid, gid) < 0) return ErrnoError("chown");
     }
     mode_t mode = archive_entry_perm(e) & 07777;
     timespec mtime{archive_entry_mtime(e), archive_entry_mtime_nsec(e)};
@@ -407,10 +428,11 @@ class Applier {
 
   // Same for symlinks, devices and fifos, addressed by name (never opened).
   Status NamedMetadata(archive_entry* e, int pfd, const std::string& base, bool is_link) {
-    if (!o_.ignore_ownership &&
-        ::fchownat(pfd, base.c_str(), static_cast<uid_t>(archive_entry_uid(e)),
-                   static_cast<gid_t>(archive_entry_gid(e)), AT_SYMLINK_NOFOLLOW) < 0) {
-      return ErrnoError("chown");
+    if (!o_.ignore_ownership) {
+      auto [uid, gid] = Owner(e, base);
+      if (::fchownat(pfd, base.c_str(), uid, gid, AT_SYMLINK_NOFOLLOW) < 0) {
+        return ErrnoError("chown");
+      }
     }
     if (!is_link && ::fchmodat(pfd, base.c_str(), archive_entry_perm(e) & 07777, 0) < 0) {
       return ErrnoError("chmod");

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/file.h"
+#include "base/userns.h"
 #include "base/log.h"
 #include "base/random.h"
 #include "oci/digest.h"
@@ -423,14 +424,6 @@ class CopySnapshotter final : public SnapshotterBase {
     return std::vector<Mount>{{"bind", fs, "", {"rbind", "rw"}}};
   }
 };
-
-bool InInitialUserNamespace() {
-  auto m = ReadFile("/proc/self/uid_map");
-  if (!m.ok()) return false;
-  unsigned long a = 1, b = 1, c = 0;
-  return sscanf(m->c_str(), "%lu %lu %lu", &a, &b, &c) == 3 && a == 0 && b == 0 &&
-         c == 4294967295UL;
-}
 
 // Mounts a two-layer overlay in a scratch directory under `dir` to see whether overlay
 // works here (kernel support, privileges, the file system under the store).

@@ -110,12 +110,50 @@ TEST_F(BuildFlagsTest, JsonProgressIsOneObjectPerLine) {
   EXPECT_TRUE(saw_output) << r.err;
 }
 
+TEST_F(BuildFlagsTest, LabelWithoutValueAndBuildArgFromEnvironment) {
+  Write("Dockerfile", "FROM busybox\nARG FROMENV\nRUN echo \"$FROMENV\" > /a\n");
+  ASSERT_EQ(setenv("FROMENV", "env-value", 1), 0);
+  auto r = RunBld(root_, {"build", "-q", "-t", "lbl", "--label", "flag", "--label", "k=v",
+                          "--build-arg", "FROMENV", ctx_});
+  unsetenv("FROMENV");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto in = nlohmann::json::parse(RunBld(root_, {"inspect", "lbl"}).out)[0];
+  auto labels = in["Config"]["Labels"];
+  EXPECT_EQ(labels["flag"], "") << in.dump();
+  EXPECT_EQ(labels["k"], "v") << in.dump();
+  EXPECT_EQ(RunBld(root_, {"run", "--rm", "lbl", "cat", "/a"}).out, "env-value\n");
+  EXPECT_EQ(RunBld(root_, {"build", "--label", "=v", ctx_}).exit_code, 2);
+}
+
+TEST_F(BuildFlagsTest, ContainerfileAndContainerignoreDefaults) {
+  Write("Containerfile", "FROM busybox\nCOPY . /c/\n");
+  Write("keep", "k\n");
+  Write("drop", "d\n");
+  Write(".containerignore", "drop\n");
+  auto r = RunBld(root_, {"build", "-q", "-t", "cf", ctx_});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(RunBld(root_, {"run", "--rm", "cf", "cat", "/c/keep"}).out, "k\n");
+  EXPECT_NE(RunBld(root_, {"run", "--rm", "cf", "cat", "/c/drop"}).exit_code, 0);
+  ASSERT_TRUE(RemoveAll(ctx_ + "/Containerfile").ok());
+  Write("dockerfile", "FROM busybox\nRUN echo lower > /l\n");
+  r = RunBld(root_, {"build", "-q", "-t", "lower", ctx_});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(RunBld(root_, {"run", "--rm", "lower", "cat", "/l"}).out, "lower\n");
+}
+
 TEST_F(BuildFlagsTest, UnsupportedValuesAreErrors) {
   Write("Dockerfile", "FROM busybox\n");
   EXPECT_EQ(RunBld(root_, {"build", "--compression", "lz4", ctx_}).exit_code, 2);
   EXPECT_EQ(RunBld(root_, {"build", "--network", "bridge", ctx_}).exit_code, 2);
   EXPECT_EQ(RunBld(root_, {"build", "--progress", "fancy", ctx_}).exit_code, 2);
   EXPECT_EQ(RunBld(root_, {"build", "--output", "type=tarball,dest=x", ctx_}).exit_code, 2);
+  // docker's/buildah's names for bld's fixed behaviour: accepted; =false cannot be honoured.
+  EXPECT_EQ(RunBld(root_, {"build", "-q", "--rm", "--force-rm", "--layers", ctx_}).exit_code, 0);
+  for (const char* flag : {"--rm=false", "--force-rm=false", "--layers=false"}) {
+    auto bad = RunBld(root_, {"build", flag, ctx_});
+    EXPECT_EQ(bad.exit_code, 2) << flag;
+    EXPECT_NE(bad.err.find(std::string(flag)), std::string::npos) << bad.err;
+  }
   auto r = RunBld(root_, {"build", "--platform", "linux/s390x", ctx_});
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("only the host platform"), std::string::npos) << r.err;

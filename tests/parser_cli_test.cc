@@ -10,6 +10,7 @@
 
 #include "base/temp_dir.h"
 #include "tests/testutil.h"
+#include "tests/peer_dir.h"
 
 namespace bld {
 namespace {
@@ -28,6 +29,7 @@ std::string Root() { return "/nonexistent-bld-root-parse-needs-no-store"; }
 
 TEST(ParserCliTest, BuildKitTestfilesDumpByteForByte) {
   fs::path dir = fs::path(testing::SharedPeerDir()) / "buildkit-parser" / "testfiles";
+  BLD_REQUIRE_PEER_DIR(dir);
   ASSERT_TRUE(fs::is_directory(dir)) << dir;
   int n = 0;
   for (const auto& e : fs::directory_iterator(dir)) {
@@ -41,6 +43,7 @@ TEST(ParserCliTest, BuildKitTestfilesDumpByteForByte) {
 
 TEST(ParserCliTest, BuildKitNegativeTestfilesFail) {
   fs::path dir = fs::path(testing::SharedPeerDir()) / "buildkit-parser" / "testfiles-negative";
+  BLD_REQUIRE_PEER_DIR(dir);
   int n = 0;
   for (const auto& e : fs::directory_iterator(dir)) {
     std::string file = (e.path() / "Dockerfile").string();

@@ -2,6 +2,8 @@
 // prune, save, load — and their interop with skopeo, umoci and oci-image-tool.
 #include <gtest/gtest.h>
 #include <fcntl.h>
+
+#include <algorithm>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -57,12 +59,13 @@ TEST_F(StoreCliTest, ImportImagesInspect) {
   EXPECT_NE(images.out.find("docker.io/library/busybox"), std::string::npos) << images.out;
   EXPECT_NE(images.out.find("latest"), std::string::npos);
 
+  // As docker: one JSON object per line.
   auto json = Bld({"images", "--format", "json"});
   ASSERT_EQ(json.exit_code, 0);
-  auto list = nlohmann::json::parse(json.out);
-  ASSERT_EQ(list.size(), 1u);
-  EXPECT_EQ(list[0]["Repository"], "docker.io/library/busybox");
-  EXPECT_EQ(list[0]["Tag"], "latest");
+  ASSERT_EQ(std::count(json.out.begin(), json.out.end(), '\n'), 1) << json.out;
+  auto row = nlohmann::json::parse(json.out);
+  EXPECT_EQ(row["Repository"], "docker.io/library/busybox");
+  EXPECT_EQ(row["Tag"], "latest");
 
   auto j = Inspect("busybox");
   EXPECT_EQ(j["RepoTags"], nlohmann::json::array({"docker.io/library/busybox:latest"}));
@@ -276,7 +279,7 @@ TEST_F(StoreCliTest, ConcurrentImportAndTagLoseNothing) {
   }
   auto json = Bld({"images", "--format", "json"});
   ASSERT_EQ(json.exit_code, 0) << json.err;
-  EXPECT_EQ(nlohmann::json::parse(json.out).size(), 1u + 8 * 3 + 8);
+  EXPECT_EQ(std::count(json.out.begin(), json.out.end(), '\n'), 1 + 8 * 3 + 8) << json.out;
 }
 
 TEST_F(StoreCliTest, KilledImportLeavesUsableStore) {
