@@ -14,6 +14,7 @@
 #include "base/in_root.h"
 #include "builder/fs.h"  // CleanAbs
 #include "builder/stage.h"
+#include "runner/detach.h"
 #include "runner/user.h"
 
 namespace bld::builder {
@@ -165,27 +166,13 @@ std::string GoDuration(int64_t d) {
   return sign + out;
 }
 
-// STOPSIGNAL as moby's signal.ParseSignal takes it: a non-zero number, or a Linux signal
-// name with or without SIG.
+// STOPSIGNAL as moby's signal.ParseSignal takes it: any non-zero number (moby does not
+// range-check numbers), or a signal name as runner::ParseSignal knows them.
 bool ValidStopSignal(const std::string& s) {
   if (!s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; })) {
     return s.size() <= 9 && std::stoi(s) != 0;
   }
-  std::string n = s;
-  std::transform(n.begin(), n.end(), n.begin(), ::toupper);
-  if (n.rfind("SIG", 0) == 0) n = n.substr(3);
-  static const char* const kNames[] = {
-      "ABRT", "ALRM",   "BUS",  "CHLD",   "CLD",   "CONT", "FPE",  "HUP",   "ILL",
-      "INT",  "IO",     "IOT",  "KILL",   "PIPE",  "POLL", "PROF", "PWR",   "QUIT",
-      "SEGV", "STKFLT", "STOP", "SYS",    "TERM",  "TRAP", "TSTP", "TTIN",  "TTOU",
-      "URG",  "USR1",   "USR2", "VTALRM", "WINCH", "XCPU", "XFSZ", "RTMIN", "RTMAX"};
-  for (const char* k : kNames) {
-    if (n == k) return true;
-  }
-  for (int i = 1; i <= 15; ++i) {
-    if (n == "RTMIN+" + std::to_string(i) || n == "RTMAX-" + std::to_string(i)) return true;
-  }
-  return false;
+  return runner::ParseSignal(s).ok();
 }
 
 // A file of the root filesystem, resolved inside it ("" when missing).

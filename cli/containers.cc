@@ -26,6 +26,7 @@ Status SaveRecord(const ContainerRecord& r) {
   j["snapshot_key"] = r.snapshot_key;
   j["detached"] = r.detached;
   j["auto_remove"] = r.auto_remove;
+  if (!r.stop_signal.empty()) j["stop_signal"] = r.stop_signal;
   j["bld_pid"] = r.bld_pid;
   j["finished"] = r.finished;
   j["exit_code"] = r.exit_code;
@@ -54,6 +55,7 @@ static Result<ContainerRecord> LoadRecord(const std::string& dir) {
   r.snapshot_key = j.value("snapshot_key", "");
   r.detached = j.value("detached", false);
   r.auto_remove = j.value("auto_remove", false);
+  r.stop_signal = j.value("stop_signal", "");
   r.bld_pid = j.value("bld_pid", 0);
   r.finished = j.value("finished", false);
   r.exit_code = j.value("exit_code", 0);

@@ -34,6 +34,7 @@ struct ContainerRecord {
   std::string snapshot_key;
   bool detached = false;
   bool auto_remove = false;  // --rm
+  std::string stop_signal;   // the image's STOPSIGNAL at run time ("" = SIGTERM)
   // Foreground containers only:
   pid_t bld_pid = 0;
   bool finished = false;

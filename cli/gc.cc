@@ -40,6 +40,8 @@ Result<std::set<std::string>> ImageSnapshotRoots(const oci::Store& store) {
 }  // namespace
 
 Result<int> CollectSnapshots(const oci::Store& store, snapshot::Snapshotter& sn) {
+  // Leftovers of killed writers first (the caller's exclusive lock means none is alive).
+  BLD_ASSIGN_OR_RETURN(int removed, sn.RemoveStale());
   BLD_ASSIGN_OR_RETURN(std::set<std::string> keep, ImageSnapshotRoots(store));
   BLD_ASSIGN_OR_RETURN(std::vector<ContainerRecord> containers, ListContainers(store.root()));
   for (const auto& c : containers) {
@@ -65,7 +67,6 @@ Result<int> CollectSnapshots(const oci::Store& store, snapshot::Snapshotter& sn)
   for (const auto& [name, info] : all) {
     if (!info.parent.empty()) ++children[info.parent];
   }
-  int removed = 0;
   bool progress = true;
   while (progress) {
     progress = false;

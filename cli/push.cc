@@ -44,9 +44,10 @@ int Push(const GlobalOptions& g, const PushFlags& f) {
   auto image = oci::ResolveImage(**store, f.image);
   if (!image.ok()) return ReportError(image.error().Wrap("push " + f.image));
   auto client = MakeRegistryClient(dest->domain(), f.tls_verify);
-  if (!client.ok()) return ReportError(client.error());
+  if (!client.ok()) return ReportError(client.error(), kExitFailure);
   auto r = registry::Push(**client, **store, image->target, *dest, options);
-  if (!r.ok()) return ReportError(r.error());
+  // Whatever the registry did wrong, it is a failed push, not a usage error.
+  if (!r.ok()) return ReportError(r.error(), kExitFailure);
   if (!r->up_to_date) {
     std::fprintf(stderr, "Pushed %s: %d blobs uploaded, %d mounted, %d already present\n",
                  dest->str().c_str(), r->uploaded, r->mounted, r->existing);

@@ -360,6 +360,7 @@ int RunContainer(const GlobalOptions& g, const RunFlags& f) {
     if (!resolved.ok()) return ReportError(resolved.error().Wrap("run"), kExitBldFailed);
     image = std::move(resolved->image);
     record.image_id = image.id().str();
+    if (image.config.config) record.stop_signal = image.config.config->stop_signal;
     auto top = snapshot::Unpack(**store, image.manifest.layers, image.config.diff_ids, **sn);
     if (!top.ok()) return ReportError(top.error().Wrap("run " + f.image), kExitBldFailed);
     record.snapshot_key = "container-" + record.id;

@@ -207,7 +207,8 @@ Result<std::unique_ptr<Client>> Client::Create(std::string registry, ClientOptio
     TlsOptions tls;
     tls.verify = options.tls_verify;
     tls.extra_ca_files = CaFilesFor(host);
-    transport = NewCurlTransport(tls, options.user_agent);
+    BLD_ASSIGN_OR_RETURN(TransferLimits limits, TransferLimitsFromEnv());
+    transport = NewCurlTransport(tls, options.user_agent, limits);
   }
   return std::unique_ptr<Client>(
       new Client(std::move(registry), std::move(host), std::move(options), std::move(transport)));
@@ -241,7 +242,10 @@ Result<HttpResponse> Client::DoWithRetry(const HttpRequest& request, bool idempo
     Result<HttpResponse> r = transport_->Do(request);
     bool last = !idempotent || attempt >= attempts;
     if (!r.ok()) {
-      if (last || !r.error().Is(ErrorCode::kUnavailable)) return r;
+      if (last || !r.error().Is(ErrorCode::kUnavailable)) {
+        if (attempt > 1) return std::move(r).error().Wrap("after " + std::to_string(attempt) + " tries");
+        return r;
+      }
       BLD_LOG(kWarn) << r.error().message() << "; retrying (" << attempt << "/" << attempts << ")";
       Backoff(attempt, nullptr);
       continue;
@@ -485,12 +489,13 @@ Result<FetchedManifest> Client::GetManifest(const std::string& repo, const std::
                     std::string(oci::kMediaTypeDockerManifest) + ", " +
                     std::string(oci::kMediaTypeDockerManifestSchema1Signed) + ";q=0.1, " +
                     std::string(oci::kMediaTypeDockerManifestSchema1) + ";q=0.1");
-  BLD_ASSIGN_OR_RETURN(HttpResponse r, Send(req, {"repository:" + repo + ":pull"}, true));
+  // The cap holds while the body streams in (each try starts from an empty body).
+  req.max_body = kMaxManifestSize;
+  req.expected_size = kMaxManifestSize;
+  Result<HttpResponse> sent = Send(req, {"repository:" + repo + ":pull"}, true);
+  if (!sent.ok()) return std::move(sent).error().Wrap(Context(repo) + ": manifest " + reference);
+  HttpResponse r = std::move(*sent);
   if (r.status != 200) return Fail(repo, "GET " + path, r);
-  if (static_cast<int64_t>(r.body.size()) > kMaxManifestSize) {
-    return FailedPreconditionError(Context(repo) + ": manifest " + reference + " is larger than " +
-                                   std::to_string(kMaxManifestSize) + " bytes");
-  }
   FetchedManifest m;
   m.bytes = std::move(r.body);
   m.digest = oci::Digest::Of(m.bytes);
@@ -567,7 +572,7 @@ Result<oci::Digest> Client::PutManifest(const std::string& repo, const std::stri
   return ours;
 }
 
-Status Client::FetchBlob(const std::string& repo, const oci::Digest& digest,
+Status Client::FetchBlob(const std::string& repo, const oci::Digest& digest, int64_t size,
                          const std::function<Status()>& reset,
                          const std::function<Status(std::string_view)>& write) {
   const std::string path = "/v2/" + repo + "/blobs/" + digest.str();
@@ -576,6 +581,7 @@ Status Client::FetchBlob(const std::string& repo, const oci::Digest& digest,
     BLD_TRY(reset());
     HttpRequest req;
     req.url = path;
+    req.expected_size = size;  // its deadline
     std::optional<Error> write_error;
     req.body_sink = [&](std::string_view data) -> Status {
       Status s = write(data);

@@ -106,8 +106,9 @@ class Client final {
 
   // GET /v2/<repo>/blobs/<digest>, following redirects. `reset` is called
   // before each try (so the caller can discard a partial copy) and `write`
-  // receives the body. Retried per the policy; a write error is not retried.
-  Status FetchBlob(const std::string& repo, const oci::Digest& digest,
+  // receives the body. Retried per the policy; a write error is not retried. `size`
+  // (the descriptor's; -1 unknown) sets the transfer's deadline.
+  Status FetchBlob(const std::string& repo, const oci::Digest& digest, int64_t size,
                    const std::function<Status()>& reset,
                    const std::function<Status(std::string_view)>& write);
   // HEAD /v2/<repo>/blobs/<digest>.

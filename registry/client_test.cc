@@ -8,6 +8,7 @@
 
 #include "oci/media_types.h"
 #include "registry/fake_registry_test.h"
+#include "registry/transport.h"
 
 namespace bld::registry {
 namespace {
@@ -35,6 +36,33 @@ const char kManifest[] =
     R"("config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:)"
     "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
     R"(","size":2},"layers":[]})";
+
+TEST(TransferLimits, DeadlineScalesWithSizeAndEnvOverrides) {
+  TransferLimits d;
+  EXPECT_EQ(d.low_speed_bytes, 1024);
+  EXPECT_EQ(d.low_speed_seconds, 30);
+  EXPECT_EQ(TransferDeadline(d, -1), 300);
+  EXPECT_EQ(TransferDeadline(d, 0), 300);
+  EXPECT_EQ(TransferDeadline(d, 100 * 1024 * 600), 900);  // 60 MiB: 10 more minutes
+  EXPECT_GT(TransferDeadline(d, int64_t{1} << 30), TransferDeadline(d, int64_t{1} << 20));
+
+  setenv("BLD_REGISTRY_LOW_SPEED", "10:2", 1);
+  setenv("BLD_REGISTRY_DEADLINE", "5:1000", 1);
+  auto l = TransferLimitsFromEnv();
+  ASSERT_TRUE(l.ok()) << l.error().message();
+  EXPECT_EQ(l->low_speed_bytes, 10);
+  EXPECT_EQ(l->low_speed_seconds, 2);
+  EXPECT_EQ(TransferDeadline(*l, 10000), 15);
+  for (const char* bad : {"10", "0:5", "a:b", "5:", ":5", "-1:5", "1:2:3"}) {
+    setenv("BLD_REGISTRY_LOW_SPEED", bad, 1);
+    auto r = TransferLimitsFromEnv();
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_NE(r.error().message().find("BLD_REGISTRY_LOW_SPEED"), std::string::npos);
+  }
+  unsetenv("BLD_REGISTRY_LOW_SPEED");
+  unsetenv("BLD_REGISTRY_DEADLINE");
+  EXPECT_EQ(TransferLimitsFromEnv()->low_speed_seconds, 30);
+}
 
 TEST(Loopback, Hosts) {
   EXPECT_TRUE(IsLoopbackRegistry("localhost"));
@@ -402,7 +430,7 @@ TEST(Client, FetchBlobRetriesTruncatedTransfers) {
   int resets = 0;
   fake->truncate_blob = d;
   Status s = c->FetchBlob(
-      "a", *oci::Digest::Parse(d),
+      "a", *oci::Digest::Parse(d), 1000,
       [&]() -> Status {
         ++resets;
         got.clear();
@@ -420,7 +448,7 @@ TEST(Client, FetchBlobRetriesTruncatedTransfers) {
 
   fake->truncate_blob.clear();
   s = c->FetchBlob(
-      "a", *oci::Digest::Parse(d),
+      "a", *oci::Digest::Parse(d), 1000,
       [&]() -> Status {
         got.clear();
         return Ok();

@@ -39,7 +39,7 @@ Status FetchInto(Client& client, const oci::Store& store, const std::string& rep
     }
     return writer->Write(data);
   };
-  BLD_TRY(client.FetchBlob(repo, desc.digest, reset, write));
+  BLD_TRY(client.FetchBlob(repo, desc.digest, desc.size, reset, write));
   auto committed = writer->Commit(desc.digest, desc.size);
   if (!committed.ok()) {
     // Bad content from the registry, not bad input from the user.

@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <tuple>
 
 namespace bld::registry {
 
@@ -45,6 +46,8 @@ struct Transfer {
   const HttpRequest* request = nullptr;
   HttpResponse* response = nullptr;
   int64_t sent = 0;
+  int64_t received = 0;  // body bytes of the current response
+  int64_t max_body = -1;
   std::optional<Error> sink_error;
   std::optional<Error> read_error;
 };
@@ -53,8 +56,10 @@ size_t OnHeader(char* data, size_t size, size_t n, void* user) {
   auto* t = static_cast<Transfer*>(user);
   std::string_view line(data, size * n);
   if (line.starts_with("HTTP/")) {
-    // A new response (after a redirect or 100 Continue): forget earlier headers.
+    // A new response (after a redirect or 100 Continue): forget earlier headers and body.
     t->response->headers.clear();
+    t->response->body.clear();
+    t->received = 0;
     return size * n;
   }
   size_t colon = line.find(':');
@@ -70,6 +75,13 @@ size_t OnBody(char* data, size_t size, size_t n, void* user) {
   size_t len = size * n;
   long code = 0;
   curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &code);
+  t->received += static_cast<int64_t>(len);
+  if (t->max_body >= 0 && t->received > t->max_body) {
+    t->sink_error = FailedPreconditionError(t->request->method + " " + t->request->url +
+                                            ": the response body exceeds the limit of " +
+                                            std::to_string(t->max_body) + " bytes");
+    return CURL_WRITEFUNC_ERROR;
+  }
   if (t->request->body_sink && code >= 200 && code < 300) {
     Status s = t->request->body_sink(std::string_view(data, len));
     if (!s.ok()) {
@@ -127,8 +139,8 @@ CURLcode OnSslContext(CURL*, void* ssl_ctx, void* user) {
 
 class CurlTransport final : public Transport {
  public:
-  CurlTransport(TlsOptions tls, std::string user_agent)
-      : tls_(std::move(tls)), user_agent_(std::move(user_agent)) {
+  CurlTransport(TlsOptions tls, std::string user_agent, TransferLimits limits)
+      : tls_(std::move(tls)), user_agent_(std::move(user_agent)), limits_(limits) {
     static std::once_flag once;
     std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
     if (const char* f = std::getenv("SSL_CERT_FILE"); f != nullptr && *f != '\0') ca_file_ = f;
@@ -173,6 +185,10 @@ class CurlTransport final : public Transport {
     t.curl = curl;
     t.request = &request;
     t.response = &response;
+    // A sink's body ends only where the request says; anything kept in memory is bounded.
+    t.max_body = request.max_body >= 0 ? request.max_body
+                 : request.body_sink ? -1
+                                     : kMaxInMemoryBody;
 
     curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());
     curl_easy_setopt(curl, CURLOPT_USERAGENT, user_agent_.c_str());
@@ -181,9 +197,13 @@ class CurlTransport final : public Transport {
     curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 10L);
     curl_easy_setopt(curl, CURLOPT_UNRESTRICTED_AUTH, 0L);
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 30L);
-    // A transfer that moves nothing for a minute is dead.
-    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, 60L);
+    // A trickle is as dead as silence; and every transfer ends by its deadline.
+    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, static_cast<long>(limits_.low_speed_bytes));
+    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, static_cast<long>(limits_.low_speed_seconds));
+    int64_t moved = std::max<int64_t>(
+        request.expected_size,
+        request.body_fd >= 0 ? request.body_length : static_cast<int64_t>(request.body.size()));
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT, static_cast<long>(TransferDeadline(limits_, moved)));
     curl_easy_setopt(curl, CURLOPT_BUFFERSIZE, 512L * 1024);
     curl_easy_setopt(curl, CURLOPT_UPLOAD_BUFFERSIZE, 2L * 1024 * 1024);
     curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, OnHeader);
@@ -279,6 +299,7 @@ class CurlTransport final : public Transport {
 
   const TlsOptions tls_;
   const std::string user_agent_;
+  const TransferLimits limits_;
   std::string ca_file_;
   std::string ca_dir_;
   std::mutex mu_;
@@ -304,8 +325,49 @@ std::vector<std::string> HttpResponse::Headers(std::string_view name) const {
   return out;
 }
 
-std::unique_ptr<Transport> NewCurlTransport(const TlsOptions& tls, std::string user_agent) {
-  return std::make_unique<CurlTransport>(tls, std::move(user_agent));
+std::unique_ptr<Transport> NewCurlTransport(const TlsOptions& tls, std::string user_agent,
+                                            TransferLimits limits) {
+  return std::make_unique<CurlTransport>(tls, std::move(user_agent), limits);
+}
+
+namespace {
+
+// "A:B" of two positive integers from the environment variable `name`, if set.
+Result<std::optional<std::pair<int64_t, int64_t>>> EnvPair(const char* name,
+                                                           const char* form) {
+  const char* v = std::getenv(name);
+  if (v == nullptr || *v == '\0') return std::optional<std::pair<int64_t, int64_t>>();
+  std::string s(v);
+  size_t colon = s.find(':');
+  auto number = [](const std::string& t) -> int64_t {
+    if (t.empty() || t.size() > 12 || t.find_first_not_of("0123456789") != std::string::npos) {
+      return -1;
+    }
+    return std::stoll(t);
+  };
+  int64_t a = colon == std::string::npos ? -1 : number(s.substr(0, colon));
+  int64_t b = colon == std::string::npos ? -1 : number(s.substr(colon + 1));
+  if (a <= 0 || b <= 0) {
+    return InvalidArgumentError(std::string(name) + "=" + s + ": expected " + form +
+                                " (two positive integers)");
+  }
+  return std::optional<std::pair<int64_t, int64_t>>(std::make_pair(a, b));
+}
+
+}  // namespace
+
+Result<TransferLimits> TransferLimitsFromEnv() {
+  TransferLimits l;
+  BLD_ASSIGN_OR_RETURN(auto low, EnvPair("BLD_REGISTRY_LOW_SPEED", "BYTES:SECONDS"));
+  if (low) std::tie(l.low_speed_bytes, l.low_speed_seconds) = *low;
+  BLD_ASSIGN_OR_RETURN(auto deadline,
+                       EnvPair("BLD_REGISTRY_DEADLINE", "SECONDS:BYTES_PER_SECOND"));
+  if (deadline) std::tie(l.deadline_seconds, l.deadline_rate) = *deadline;
+  return l;
+}
+
+int64_t TransferDeadline(const TransferLimits& limits, int64_t bytes) {
+  return limits.deadline_seconds + std::max<int64_t>(bytes, 0) / limits.deadline_rate;
 }
 
 std::string ResolveUrl(std::string_view base, std::string_view location) {

@@ -32,7 +32,35 @@ struct HttpRequest {
   // HttpResponse::body. An error from the sink aborts the transfer and is
   // returned by Transport::Do. Bodies of other responses always land in body.
   std::function<Status(std::string_view)> body_sink;
+  // The most body bytes accepted from one response (the sink's or `body`), checked as
+  // they arrive: more aborts the transfer with FailedPrecondition (not retried). -1: no
+  // limit for a sink, kMaxInMemoryBody for `body`.
+  int64_t max_body = -1;
+  // Bytes the response body is expected to carry (a blob's size), for the deadline.
+  int64_t expected_size = -1;
 };
+
+// Bodies kept in memory (error responses, tokens, anything without a sink) are cut off
+// here unless the request sets max_body.
+constexpr int64_t kMaxInMemoryBody = 8 << 20;
+
+// Limits of every transfer. A transfer slower than low_speed_bytes per second for
+// low_speed_seconds, or one still running at its deadline (deadline_seconds plus the
+// bytes it moves -- the larger of the request body and expected_size -- at
+// deadline_rate bytes per second), fails with kUnavailable (retried like a reset).
+// Defaults: 1 KiB/s for 30 s; 300 s + size at 100 KiB/s. BLD_REGISTRY_LOW_SPEED=
+// "BYTES:SECONDS" and BLD_REGISTRY_DEADLINE="SECONDS:BYTES_PER_SECOND" change them
+// (for tests); a malformed value is an error when the transport is made.
+struct TransferLimits {
+  int64_t low_speed_bytes = 1024;
+  int64_t low_speed_seconds = 30;
+  int64_t deadline_seconds = 300;
+  int64_t deadline_rate = 100 * 1024;
+};
+// The defaults with the environment's overrides applied.
+Result<TransferLimits> TransferLimitsFromEnv();
+// Seconds a transfer of `bytes` (-1: unknown, i.e. none) may take.
+int64_t TransferDeadline(const TransferLimits& limits, int64_t bytes);
 
 struct HttpResponse {
   int status = 0;
@@ -70,7 +98,8 @@ struct TlsOptions {
 // A libcurl transport. Follows redirects (never sending Authorization to
 // another host), reuses connections, honours SSL_CERT_FILE / SSL_CERT_DIR as
 // the CA bundle when set. `user_agent` goes on every request.
-std::unique_ptr<Transport> NewCurlTransport(const TlsOptions& tls, std::string user_agent = "bld");
+std::unique_ptr<Transport> NewCurlTransport(const TlsOptions& tls, std::string user_agent = "bld",
+                                            TransferLimits limits = {});
 
 // Resolves `location` (absolute URL, absolute path or relative) against `base` URL.
 std::string ResolveUrl(std::string_view base, std::string_view location);

@@ -237,6 +237,37 @@ Result<ContainerState> WaitContainer(const std::string& state_dir,
   }
 }
 
+Result<int> ParseSignal(std::string_view s) {
+  std::string n(s);
+  auto bad = [&] { return InvalidArgumentError("invalid signal: " + std::string(s)); };
+  if (!n.empty() && n.find_first_not_of("0123456789") == std::string::npos) {
+    if (n.size() > 3) return bad();
+    int v = std::stoi(n);
+    if (v <= 0 || v >= NSIG) return bad();
+    return v;
+  }
+  for (char& c : n) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  if (n.rfind("SIG", 0) == 0) n = n.substr(3);
+  static const std::pair<const char*, int> kNames[] = {
+      {"ABRT", SIGABRT}, {"ALRM", SIGALRM}, {"BUS", SIGBUS},       {"CHLD", SIGCHLD},
+      {"CLD", SIGCHLD},  {"CONT", SIGCONT}, {"FPE", SIGFPE},       {"HUP", SIGHUP},
+      {"ILL", SIGILL},   {"INT", SIGINT},   {"IO", SIGIO},         {"IOT", SIGIOT},
+      {"KILL", SIGKILL}, {"PIPE", SIGPIPE}, {"POLL", SIGPOLL},     {"PROF", SIGPROF},
+      {"PWR", SIGPWR},   {"QUIT", SIGQUIT}, {"SEGV", SIGSEGV},     {"STKFLT", SIGSTKFLT},
+      {"STOP", SIGSTOP}, {"SYS", SIGSYS},   {"TERM", SIGTERM},     {"TRAP", SIGTRAP},
+      {"TSTP", SIGTSTP}, {"TTIN", SIGTTIN}, {"TTOU", SIGTTOU},     {"URG", SIGURG},
+      {"USR1", SIGUSR1}, {"USR2", SIGUSR2}, {"VTALRM", SIGVTALRM}, {"WINCH", SIGWINCH},
+      {"XCPU", SIGXCPU}, {"XFSZ", SIGXFSZ}, {"RTMIN", SIGRTMIN},   {"RTMAX", SIGRTMAX}};
+  for (const auto& [name, number] : kNames) {
+    if (n == name) return number;
+  }
+  for (int i = 1; i <= 15; ++i) {
+    if (n == "RTMIN+" + std::to_string(i)) return SIGRTMIN + i;
+    if (n == "RTMAX-" + std::to_string(i)) return SIGRTMAX - i;
+  }
+  return bad();
+}
+
 Result<ContainerState> StopContainer(const std::string& state_dir,
                                      std::chrono::milliseconds timeout, int sig) {
   BLD_ASSIGN_OR_RETURN(ContainerState s, ReadState(state_dir));

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <string_view>
 #include <cstdint>
 #include <string>
 
@@ -50,6 +51,11 @@ Result<ContainerState> ReadState(const std::string& state_dir);
 // Sends `sig` to the container's PID 1 (the init forwards it). kFailedPrecondition if it is not
 // running.
 Status KillContainer(const std::string& state_dir, int sig);
+
+// A stop signal as moby's signal.ParseSignal takes it (STOPSIGNAL, --stop-signal): a
+// non-zero number below NSIG, or a Linux signal name with or without SIG ("QUIT",
+// "SIGRTMIN+3"). InvalidArgument naming it otherwise.
+Result<int> ParseSignal(std::string_view s);
 
 // Sends `sig` (SIGTERM), waits up to `timeout` for the container to exit, then SIGKILLs it and
 // waits for the monitor to record the exit. A container that is not running is fine.

@@ -171,9 +171,31 @@ class SnapshotterBase : public Snapshotter {
       std::string snapshotter;
       auto info = ParseMeta(*data, dir, &snapshotter);
       if (!info.ok() || snapshotter != type_) continue;
+      // A commit killed before its rename: not the snapshot its meta names.
+      if (Id(info->name) != n) continue;
       BLD_TRY(fn(*info));
     }
     return Ok();
+  }
+
+  Result<int> RemoveStale() override {
+    BLD_ASSIGN_OR_RETURN(std::vector<std::string> names, ListDir(dir_));
+    int removed = 0;
+    for (const auto& n : names) {
+      std::string dir = JoinPath(dir_, n);
+      bool stale = n.rfind(".tmp-", 0) == 0;
+      if (!stale && !n.empty() && n[0] != '.') {
+        auto data = ReadFile(JoinPath(dir, kMeta));
+        if (!data.ok()) continue;  // not ours to judge
+        std::string snapshotter;
+        auto info = ParseMeta(*data, dir, &snapshotter);
+        stale = info.ok() && snapshotter == type_ && Id(info->name) != n;
+      }
+      if (!stale) continue;
+      BLD_TRY_WRAP(RemoveAll(dir), "remove stale snapshot directory " + dir);
+      ++removed;
+    }
+    return removed;
   }
 
   Result<std::string> ApplyDir(const std::string& key) override {

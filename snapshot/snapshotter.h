@@ -14,7 +14,9 @@
 //   <id>/work        overlay work dir
 // <id> is 16 hex digits of sha256(snapshotter type + key): short, so that deep chains keep
 // the overlay option string small. Creation and removal are atomic renames; a crash leaves
-// only ".tmp-*" directories, which Open removes once stale.
+// only ".tmp-*" directories (which Open removes once stale, RemoveStale at once) and, in
+// Commit, a directory whose meta.json names it committed under a name it does not live at
+// (Walk and Stat ignore it; RemoveStale removes it).
 //
 // Implementations:
 //   overlay  kernel overlayfs. As root in the initial user namespace whiteouts are 0/0 char
@@ -88,6 +90,11 @@ class Snapshotter {
   virtual Result<Info> Stat(const std::string& key) = 0;
   // Calls fn for every snapshot of this snapshotter (unordered); stops at the first error.
   virtual Status Walk(const std::function<Status(const Info&)>& fn) = 0;
+  // Removes what killed writers left: ".tmp-*" directories (of Prepare, View and Remove)
+  // and commits cut off between their meta.json and the rename (a directory whose meta
+  // names a snapshot that lives elsewhere). Only when no writer is alive: the caller holds
+  // the store's exclusive lock. Returns how many were removed.
+  virtual Result<int> RemoveStale() = 0;
 
   // Beyond containerd: where layer apply writes for the active snapshot `key`, with which
   // whiteout translation, and the diff of an active snapshot against its parent.

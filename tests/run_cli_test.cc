@@ -1,8 +1,11 @@
 // End-to-end tests of bld run / ps / logs / stop / rm on the busybox image.
 #include <gtest/gtest.h>
+#include <fcntl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <thread>
 
@@ -153,6 +156,92 @@ TEST_F(RunCliTest, DetachedPsLogsStopRm) {
   EXPECT_NE(Bld({"ps", "-a"}).out.find("Exited (3)"), std::string::npos);
   EXPECT_EQ(Bld({"ps"}).out.find("bg"), std::string::npos);
   EXPECT_EQ(Bld({"rm", "bg"}).exit_code, 0);
+}
+
+// bld stop sends the image's STOPSIGNAL, and SIGKILL after -t: detached and foreground.
+TEST_F(RunCliTest, StopSendsTheImagesStopSignalThenKills) {
+  ASSERT_EQ(Bld({"import", BusyboxRootfsTar(), "bb-usr1", "--change", "STOPSIGNAL SIGUSR1",
+                 "--change", "CMD sh"})
+                .exit_code,
+            0);
+  const std::string handles =
+      "trap 'echo got-usr1; exit 5' USR1; trap 'echo got-term; exit 3' TERM; echo started; "
+      "while true; do sleep 0.1; done";
+  const std::string ignores = "trap '' USR1; echo started; while true; do sleep 0.1; done";
+  auto wait_started = [&](const std::string& name) {
+    for (int i = 0; i < 200; ++i) {
+      if (Bld({"logs", name}).out.find("started") != std::string::npos) return true;
+      usleep(50000);
+    }
+    return false;
+  };
+  auto now = [] { return std::chrono::steady_clock::now(); };
+  auto seconds = [&](auto t0) { return std::chrono::duration<double>(now() - t0).count(); };
+
+  // Detached, the signal handled.
+  ASSERT_EQ(Bld({"run", "-d", "--name", "d1", "bb-usr1", "sh", "-c", handles}).exit_code, 0);
+  ASSERT_TRUE(wait_started("d1"));
+  auto stop = Bld({"stop", "d1"});
+  EXPECT_EQ(stop.exit_code, 0) << stop.err;
+  EXPECT_NE(Bld({"logs", "d1"}).out.find("got-usr1"), std::string::npos);
+  EXPECT_NE(Bld({"ps", "-a"}).out.find("Exited (5)"), std::string::npos) << Bld({"ps", "-a"}).out;
+  EXPECT_EQ(Bld({"rm", "d1"}).exit_code, 0);
+
+  // Detached, the signal ignored: SIGKILL after -t 1.
+  ASSERT_EQ(Bld({"run", "-d", "--name", "d2", "bb-usr1", "sh", "-c", ignores}).exit_code, 0);
+  ASSERT_TRUE(wait_started("d2"));
+  auto t0 = now();
+  stop = Bld({"stop", "-t", "1", "d2"});
+  double took = seconds(t0);
+  EXPECT_EQ(stop.exit_code, 0) << stop.err;
+  EXPECT_GE(took, 1.0);
+  EXPECT_LT(took, 15.0);
+  EXPECT_EQ(Bld({"ps"}).out.find("d2"), std::string::npos);
+  EXPECT_EQ(Bld({"rm", "d2"}).exit_code, 0);
+
+  // Foreground: a bld run in the background of this test, its output in a file.
+  auto foreground = [&](const std::string& name, const std::string& script) {
+    std::string out = dir_->path() + "/" + name + ".out";
+    pid_t pid = fork();
+    if (pid == 0) {
+      int fd = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      dup2(fd, 1);
+      dup2(fd, 2);
+      execl(BldBinary().c_str(), "bld", "--root", root_.c_str(), "run", "--name", name.c_str(),
+            "bb-usr1", "sh", "-c", script.c_str(), nullptr);
+      _exit(127);
+    }
+    for (int i = 0; i < 200; ++i) {
+      auto data = ReadFile(out);
+      if (data.ok() && data->find("started") != std::string::npos) break;
+      usleep(50000);
+    }
+    return std::make_pair(pid, out);
+  };
+  auto [pid1, out1] = foreground("f1", handles);
+  stop = Bld({"stop", "f1"});
+  EXPECT_EQ(stop.exit_code, 0) << stop.err;
+  int status = 0;
+  ASSERT_EQ(waitpid(pid1, &status, 0), pid1);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 5) << status;
+  auto out1_text = ReadFile(out1);
+  EXPECT_TRUE(out1_text.ok() && out1_text->find("got-usr1") != std::string::npos);
+  EXPECT_EQ(Bld({"rm", "f1"}).exit_code, 0);
+
+  auto [pid2, out2] = foreground("f2", ignores);
+  t0 = now();
+  stop = Bld({"stop", "-t", "1", "f2"});
+  took = seconds(t0);
+  EXPECT_EQ(stop.exit_code, 0) << stop.err;
+  EXPECT_GE(took, 1.0);
+  EXPECT_LT(took, 15.0);
+  ASSERT_EQ(waitpid(pid2, &status, 0), pid2);
+  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << status;
+  EXPECT_EQ(Bld({"ps"}).out.find("f2"), std::string::npos);
+  // The container died with its bld run: no process of it is left.
+  auto left = bld::testing::Run({"sh", "-c", "ps -eo args | grep -c \"^sh -c trap '' USR1\""});
+  EXPECT_EQ(left.out, "0\n");
+  (void)Bld({"rm", "f2"});
 }
 
 TEST_F(RunCliTest, LimitsAreEnforced) {

@@ -363,6 +363,52 @@ TEST_P(SnapshotterTest, UnpackAppliesWhiteoutsAndOpaqueDirs) {
   EXPECT_EQ(t.size(), 6u) << TreeDiff({}, t);  // a, d, d/new, e, f, f/new
 }
 
+// What a killed writer leaves: a commit cut off between its meta.json and the rename (the
+// meta says "committed as c" in the active snapshot's directory) and temp directories.
+// Walk does not report them as snapshots; RemoveStale deletes them and nothing else.
+TEST_P(SnapshotterTest, RemoveStaleTakesKilledCommitsAndTemps) {
+  Layer("base", "", [](const std::string& m) { WriteFileOrDie(m + "/hello", "world"); });
+  ASSERT_TRUE(sn_->Prepare("cut", "base").ok());
+  ASSERT_TRUE(sn_->Prepare("live", "base").ok());
+  std::string dir = tmp_->path() + "/store/snapshots";
+  // Find "cut"'s directory: the one whose meta.json names it.
+  std::string cut_dir;
+  auto names = ListDir(dir);
+  ASSERT_TRUE(names.ok());
+  for (const auto& n : *names) {
+    auto meta = ReadFile(dir + "/" + n + "/meta.json");
+    if (meta.ok() && meta->find("\"name\":\"cut\"") != std::string::npos) cut_dir = dir + "/" + n;
+  }
+  ASSERT_FALSE(cut_dir.empty());
+  auto meta = ReadFile(cut_dir + "/meta.json");
+  ASSERT_TRUE(meta.ok());
+  std::string m = *meta;
+  m.replace(m.find("\"name\":\"cut\""), 12, "\"name\":\"c\"");
+  m.replace(m.find("\"kind\":\"active\""), 15, "\"kind\":\"committed\"");
+  ASSERT_TRUE(WriteFileAtomic(cut_dir + "/meta.json", m).ok());
+  ASSERT_EQ(::mkdir((dir + "/.tmp-killed").c_str(), 0700), 0);
+
+  std::set<std::string> seen;
+  ASSERT_TRUE(sn_->Walk([&](const Info& i) {
+                   seen.insert(i.name);
+                   return Ok();
+                 })
+                  .ok());
+  EXPECT_EQ(seen, (std::set<std::string>{"base", "live"}));
+  EXPECT_TRUE(sn_->Stat("c").error().Is(ErrorCode::kNotFound));
+  EXPECT_TRUE(sn_->Stat("cut").error().Is(ErrorCode::kNotFound));
+
+  auto removed = sn_->RemoveStale();
+  ASSERT_TRUE(removed.ok()) << removed.error().message();
+  EXPECT_EQ(*removed, 2);
+  EXPECT_NE(::access(cut_dir.c_str(), F_OK), 0);
+  EXPECT_NE(::access((dir + "/.tmp-killed").c_str(), F_OK), 0);
+  EXPECT_TRUE(sn_->Stat("live").ok());
+  // The base has no child left but "live": removing live frees it.
+  ASSERT_TRUE(sn_->Remove("live").ok());
+  EXPECT_TRUE(sn_->Remove("base").ok());
+}
+
 INSTANTIATE_TEST_SUITE_P(All, SnapshotterTest,
                          ::testing::Values(SnapshotterType::kOverlay, SnapshotterType::kCopy),
                          [](const auto& info) {
