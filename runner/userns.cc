@@ -135,6 +135,13 @@ Result<UserNamespaceEntry> EnterUserNamespace() {
   while (waitpid(pid, &status, 0) < 0) {
     if (errno != EINTR) return ErrnoError("rootless: wait for pid " + std::to_string(pid));
   }
+  if (WIFSIGNALED(status)) {
+    // End the way the bld inside ended, as a transparent wrapper must: a `bld run` that
+    // `bld stop` SIGKILLs after -t (or anyone kills) looks killed to its caller, not exited.
+    int sig = WTERMSIG(status);
+    signal(sig, SIG_DFL);
+    raise(sig);
+  }
   entry.exit_code = ExitCodeFromStatus(status);
   return entry;
 }
