@@ -46,17 +46,8 @@ SourceRef ResolveSource(const parser::Dockerfile& df, std::string_view value) {
 
 // A from= field of a --mount spec, as written, that holds a variable (BuildKit refuses it).
 static bool MountFromHasVariable(std::string_view spec) {
-  size_t i = 0;
-  while (i <= spec.size()) {
-    size_t j = spec.find(',', i);
-    if (j == std::string_view::npos) j = spec.size();
-    std::string_view f = spec.substr(i, j - i);
-    while (!f.empty() && f.front() == ' ') f.remove_prefix(1);
-    if (f.size() >= 5 && (f.substr(0, 5) == "from=" || f.substr(0, 5) == "FROM=") &&
-        f.find('$') != std::string_view::npos) {
-      return true;
-    }
-    i = j + 1;
+  for (const std::string& v : parser::MountFromValues(spec)) {
+    if (v.find('$') != std::string::npos) return true;
   }
   return false;
 }

@@ -130,15 +130,8 @@ std::string JsonArray(const std::vector<std::string>& args) {
 // "from=" with an empty value somewhere in a mount spec (ParseMount cannot tell it from
 // no from= at all).
 bool HasEmptyFrom(std::string_view spec) {
-  size_t i = 0;
-  while (i <= spec.size()) {
-    size_t j = spec.find(',', i);
-    if (j == std::string_view::npos) j = spec.size();
-    std::string_view f = spec.substr(i, j - i);
-    while (!f.empty() && f.front() == ' ') f.remove_prefix(1);
-    if (f.size() == 5 && (f == "from=" || f == "FROM=")) return true;
-    if (f == "from=\"\"" || f == "from=''") return true;
-    i = j + 1;
+  for (const std::string& v : parser::MountFromValues(spec)) {
+    if (v.empty() || v == "''") return true;
   }
   return false;
 }

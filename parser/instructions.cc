@@ -800,6 +800,20 @@ std::string_view SecurityModeName(SecurityMode m) {
 
 Result<Mount> ParseMount(std::string_view spec) { return ParseMountImpl(spec, false); }
 
+std::vector<std::string> MountFromValues(std::string_view spec) {
+  std::vector<std::string> values;
+  auto fields = ParseCsvRecord(spec);
+  if (!fields.ok()) return values;
+  for (const std::string& field : *fields) {
+    size_t eq = field.find('=');
+    if (eq == std::string::npos) continue;
+    std::string key = text::AsciiLower(std::string_view(field).substr(0, eq));
+    while (!key.empty() && key.front() == ' ') key.erase(0, 1);
+    if (key == "from") values.push_back(field.substr(eq + 1));
+  }
+  return values;
+}
+
 Result<Instruction> ParseInstruction(const Node& node, const ParseOptions& options) {
   auto v = ParseValue(node, options);
   if (!v.ok()) return At(options, node.start_line, v.error().message());

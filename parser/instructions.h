@@ -83,6 +83,12 @@ struct Mount {
 // (the builder expands it with the stage's variables first).
 Result<Mount> ParseMount(std::string_view spec);
 
+// The values of every from= field of a --mount value (key case-insensitive, CSV quotes
+// removed), as written: before expansion this shows variables, and an empty value (which
+// ParseMount cannot tell from no from= at all). Empty when the spec is not valid CSV
+// (ParseMount reports that).
+std::vector<std::string> MountFromValues(std::string_view spec);
+
 struct RunInstruction {
   CommandLine command;
   // Heredocs of the line (`RUN <<EOF`): content already has leading tabs

@@ -318,3 +318,20 @@ TEST(InstructionsTest, JsonDump) {
 
 }  // namespace
 }  // namespace bld::parser
+
+namespace bld::parser {
+namespace {
+
+TEST(MountFromValuesTest, EveryFromFieldAsWrittenAnyCase) {
+  using V = std::vector<std::string>;
+  EXPECT_EQ(MountFromValues("type=bind,from=$STAGE,target=/m"), V{"$STAGE"});
+  EXPECT_EQ(MountFromValues("type=bind,\"FROM=\",target=/m"), V{""});
+  EXPECT_EQ(MountFromValues("type=bind,from=\"\",target=/m"), V{});  // a bare quote: not CSV
+  EXPECT_EQ(MountFromValues("type=bind,From=,target=/m"), V{""});
+  EXPECT_EQ(MountFromValues("type=cache,target=/m"), V{});
+  EXPECT_EQ(MountFromValues("from=a,from=b"), (V{"a", "b"}));
+  EXPECT_EQ(MountFromValues("\"unterminated"), V{});
+}
+
+}  // namespace
+}  // namespace bld::parser
