@@ -119,5 +119,8 @@ YML
 # push_rootfs TAR NAME: imports TAR into a scratch store and pushes it to $REG/NAME:latest.
 push_rootfs() {
   "$BLD" --root "$WORK/push-store" import "$1" "$2" --change 'CMD ["sh"]' >/dev/null
-  "$BLD" --root "$WORK/push-store" push "$2" "$REG/$2:latest" >/dev/null
+  "$BLD" --root "$WORK/push-store" push "$2" "$REG/$2:latest" >"$WORK/push.log" 2>&1 || {
+    cat "$WORK/push.log" >&2
+    return 1
+  }
 }

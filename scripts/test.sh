@@ -13,7 +13,7 @@ if [ "${1:-}" = --bench-smoke ]; then
   cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DBLD_BENCH=ON >/dev/null
   ninja -C "$BUILD" cli/bld bench/snapshot_bench
   failed=""
-  for b in startup_bench run_bench build_bench layer_bench; do
+  for b in startup_bench run_bench build_bench layer_bench env_bench; do
     echo "--- bench/$b.sh (N=1)"
     N=1 "bench/$b.sh" "$BUILD/cli/bld" || failed="$failed $b"
   done
