@@ -172,6 +172,57 @@ TEST(Compression, ParallelGzipStopsAtASinkError) {
   EXPECT_EQ(calls, 1);  // nothing reaches the sink after its error
 }
 
+TEST(ReadAhead, DeliversTheStreamInOrderThenItsEnd) {
+  std::string in = Sample(3 << 20);
+  size_t pos = 0;
+  ReadAhead ra(
+      [&](void* p, size_t n) -> Result<size_t> {
+        size_t k = std::min({n, size_t{10000}, in.size() - pos});
+        memcpy(p, in.data() + pos, k);
+        pos += k;
+        return k;
+      },
+      65536, 3);
+  std::string out;
+  for (;;) {
+    auto c = ra.Next();
+    ASSERT_TRUE(c.ok());
+    if (c->empty()) break;
+    out.append(*c);
+  }
+  EXPECT_TRUE(out == in);
+  auto again = ra.Next();
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->empty());
+}
+
+TEST(ReadAhead, PassesTheSourceErrorOnAfterTheDataBeforeIt) {
+  int calls = 0;
+  ReadAhead ra(
+      [&](void* p, size_t n) -> Result<size_t> {
+        if (++calls > 2) return InternalError("read layer blob: EIO");
+        memset(p, 'x', n);
+        return n;
+      },
+      1000, 2);
+  size_t got = 0;
+  Result<std::string_view> c = std::string_view();
+  while ((c = ra.Next()).ok() && !c->empty()) got += c->size();
+  EXPECT_EQ(got, 2000u);
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().message(), "read layer blob: EIO");
+}
+
+TEST(ReadAhead, StopsWhenTheReaderGivesUpEarly) {
+  // An endless source: the destructor must stop the thread, not wait for the end.
+  auto ra = std::make_unique<ReadAhead>([](void* p, size_t n) -> Result<size_t> {
+    memset(p, 'y', n);
+    return n;
+  });
+  ASSERT_TRUE(ra->Next().ok());
+  ra.reset();
+}
+
 TEST(Compression, ZstdIsReadableByZstdCli) {
   std::string in = Sample(500000);
   std::string z = Compress(oci::Compression::kZstd, in, {.level = 3, .threads = 2});
