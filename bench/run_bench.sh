@@ -36,8 +36,12 @@ report "fully cached rebuild" "$cached_s" "bld version" "$version_s" \
 if command -v buildah >/dev/null; then
   B="buildah --root $WORK/buildah --runroot $WORK/buildah-run --storage-driver vfs"
   bench_at_exit "$B rm -a"
-  # Straight from bld's store (an OCI layout): never a registry.
-  ctr=$($B from -q "oci:$WORK/store:docker.io/library/busybox:latest")
+  # Straight from bld's store (an OCI layout): never a registry. buildah wants a lowercase
+  # path, which mktemp's is not.
+  layout=/tmp/bld-run-bench-layout-$$
+  ln -s "$WORK/store" "$layout"
+  bench_at_exit "rm -f $layout"
+  ctr=$($B from -q "oci:$layout:docker.io/library/busybox:latest")
   # chroot isolation is the lightest buildah has (no new namespaces): it favours buildah.
   $B run --isolation chroot "$ctr" true
   bh_s=$(median_s : $B run --isolation chroot "$ctr" true)
