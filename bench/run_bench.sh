@@ -1,45 +1,49 @@
-#!/bin/bash
-# bld run start-up: `bld run --rm busybox true`, median of N runs (default 20),
-# next to `buildah run` of the same image in the same run.
+#!/bin/sh
+# Per-container cost (issue 16): `bld run --rm --network none busybox true` against
+# `unshare -fmpiun --mount-proc true` (the kernel's cost of the same namespaces; target: at
+# most 2x), a trivial RUN step (its layer commit included) against that `bld run` (target:
+# no dearer), a fully cached rebuild against `bld version` (target: within 10 ms), and
+# `buildah run --isolation chroot` when buildah is installed. Medians of N runs (default 20).
 #   bench/run_bench.sh [BLD_BINARY]   (default build/cli/bld; build it Release first)
-set -euo pipefail
-cd "$(dirname "$0")/.."
-BLD=${1:-$PWD/build/cli/bld}
-N=${N:-20}
-work=/tmp/bld-run-bench-$$
-mkdir -p "$work"
-trap 'buildah --root "$work/buildah" --runroot "$work/buildah-run" --storage-driver vfs rm -a >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+set -eu
+BENCH_N=20
+. "$(dirname "$0")/lib.sh"
+bench_init run_bench "$@"
+bench_need unshare
 
-testdata/busybox-rootfs.sh -t "$work/busybox.tar"
-"$BLD" --root "$work/store" import "$work/busybox.tar" busybox --change 'CMD ["sh"]' >/dev/null
-"$BLD" --root "$work/store" run --rm busybox true  # warm: unpacks the layer once
+busybox_rootfs "$WORK/busybox.tar"
+"$BLD" --root "$WORK/store" import "$WORK/busybox.tar" busybox --change 'CMD ["sh"]' >/dev/null
+"$BLD" --root "$WORK/store" run --rm --network none busybox true  # unpacks the layer once
+mkdir -p "$WORK/ctx"
+printf 'FROM busybox\nRUN true\n' >"$WORK/ctx/Dockerfile"
+"$BLD" --root "$WORK/store" build -q -t step "$WORK/ctx" >/dev/null
 
-# Median wall time in milliseconds of N runs of "$@".
-median_ms() {
-  local times=()
-  for _ in $(seq "$N"); do
-    local t0 t1
-    t0=$(date +%s%N)
-    "$@" >/dev/null
-    t1=$(date +%s%N)
-    times+=($(( (t1 - t0) / 1000 )))
-  done
-  printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.1f\n", m/1000}'
-}
-
-bld_ms=$(median_ms "$BLD" --root "$work/store" run --rm busybox true)
-echo "bld run --rm busybox true:   median ${bld_ms} ms over $N runs"
+bench_header
+unshare_s=$(median_s : unshare -fmpiun --mount-proc true)
+run_s=$(median_s : "$BLD" --root "$WORK/store" run --rm --network none busybox true)
+report "bld run --rm --network none" "$run_s" "unshare -fmpiun --mount-proc" "$unshare_s" \
+  "target <= 2.00"
+# A one-step build without cache minus a fully cached one: the RUN step and its commit.
+nocache_s=$(median_s : "$BLD" --root "$WORK/store" build -q --no-cache --network none -t step "$WORK/ctx")
+cached_s=$(median_s : "$BLD" --root "$WORK/store" build -q -t step "$WORK/ctx")
+step_s=$(awk -v a="$nocache_s" -v b="$cached_s" 'BEGIN {printf "%.4f", a - b}')
+report "RUN true step (no-cache - cached)" "$step_s" "bld run --rm --network none" "$run_s" \
+  "target <= 1.00"
+version_s=$(median_s : "$BLD" version)
+report "fully cached rebuild" "$cached_s" "bld version" "$version_s" \
+  "$(awk -v a="$cached_s" -v b="$version_s" 'BEGIN {printf "+%.1f ms (target <= 10)", (a - b) * 1000}')"
 
 if command -v buildah >/dev/null; then
-  B=(buildah --root "$work/buildah" --runroot "$work/buildah-run" --storage-driver vfs)
-  # Straight from bld's store (an OCI layout): never a registry.
-  ctr=$("${B[@]}" from -q "oci:$work/store:docker.io/library/busybox:latest")
-  # crun cannot create containers on this hybrid-cgroup host; chroot isolation is the
-  # lightest buildah has (no new namespaces), so the comparison favours buildah.
-  "${B[@]}" run --isolation chroot "$ctr" true
-  buildah_ms=$(median_ms "${B[@]}" run --isolation chroot "$ctr" true)
-  echo "buildah run --isolation chroot CONTAINER true:  median ${buildah_ms} ms over $N runs"
-  awk -v a="$bld_ms" -v b="$buildah_ms" 'BEGIN {printf "bld is %.1fx faster\n", b/a}'
-else
-  echo "buildah not installed: no comparison"
+  B="buildah --root $WORK/buildah --runroot $WORK/buildah-run --storage-driver vfs"
+  bench_at_exit "$B rm -a"
+  # Straight from bld's store (an OCI layout): never a registry. buildah wants a lowercase
+  # path, which mktemp's is not.
+  layout=/tmp/bld-run-bench-layout-$$
+  ln -s "$WORK/store" "$layout"
+  bench_at_exit "rm -f $layout"
+  ctr=$($B from -q "oci:$layout:docker.io/library/busybox:latest")
+  # chroot isolation is the lightest buildah has (no new namespaces): it favours buildah.
+  $B run --isolation chroot "$ctr" true
+  bh_s=$(median_s : $B run --isolation chroot "$ctr" true)
+  report "bld run --rm --network none" "$run_s" "buildah run --isolation chroot" "$bh_s" ""
 fi

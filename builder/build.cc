@@ -220,6 +220,15 @@ Result<std::string> Session::EnsureSnapshot(const ImageState& state) {
   if (state.layers.empty()) return std::string();
   std::string chain = oci::ChainId(state.config.diff_ids).str();
   if (snapshotter_.Stat(chain).ok()) return chain;
+  std::shared_ptr<std::mutex> m;
+  {
+    std::lock_guard l(mu_);
+    auto& slot = unpacking_[chain];
+    if (!slot) slot = std::make_shared<std::mutex>();
+    m = slot;
+  }
+  std::lock_guard l(*m);
+  if (snapshotter_.Stat(chain).ok()) return chain;  // another stage unpacked it meanwhile
   return snapshot::Unpack(store_, state.layers, state.config.diff_ids, snapshotter_);
 }
 
@@ -411,6 +420,7 @@ class Planner {
       BLD_TRY(Lower(run, stage.instructions[i]));
     }
     for (const auto& a : run.vars->ConsumedBuildArgs()) plan_.consumed_args.insert(a);
+    run.state.config.config->env = run.vars->Env();  // ENV steps update only the variables
     sp.final_state = std::move(run.state);
     return Ok();
   }

@@ -247,7 +247,8 @@ Status LowerMetadata(StageRun& run, const parser::Instruction& ins) {
   if (auto* e = std::get_if<parser::EnvInstruction>(&v)) {
     auto pairs = vars.SetEnv(*e);
     if (!pairs.ok()) return run.At(ins, pairs.error().message());
-    cfg.env = vars.Env();
+    // cfg.env is set from vars.Env() once, when the stage is lowered (build.cc): a copy per
+    // ENV made 100,000 ENV lines quadratic.
     // As BuildKit: the values as set, expanded with the variables before this ENV.
     std::string by = "ENV";
     for (const auto& kv : *pairs) by += " " + kv.key + "=" + kv.value;

@@ -155,6 +155,7 @@ class Session final {
   // pulls of different images run in parallel, one pull per image.
   Result<ImageState> ImageFromStore(const std::string& name);
   // The committed snapshot of `state`'s layers ("" for none), unpacking as needed.
+  // Thread-safe: stages on the same base wait for one unpack instead of each doing it.
   Result<std::string> EnsureSnapshot(const ImageState& state);
   // A read-only view of `state`'s root filesystem.
   Result<RootfsView> View(const ImageState& state);
@@ -181,6 +182,7 @@ class Session final {
     std::optional<Result<ImageState>> result;
   };
   std::map<std::string, std::shared_ptr<Pending>> images_;
+  std::map<std::string, std::shared_ptr<std::mutex>> unpacking_;  // by chain ID
   int steps_run_ = 0;
   int steps_cached_ = 0;
 };

@@ -546,15 +546,20 @@ struct Stream {
     return k;
   }
 
+  // The tar, decompressed and hashed on a thread of its own (ReadTar), for libarchive.
+  std::unique_ptr<ReadAhead> ahead;
+  int64_t delivered = 0;  // tar bytes given to libarchive (reader's thread)
+
   static la_ssize_t ArchiveRead(archive*, void* ctx, const void** out) {
     auto* s = static_cast<Stream*>(ctx);
-    auto r = s->ReadTar(s->buf.data(), s->buf.size());
+    auto r = s->ahead->Next();
     if (!r.ok()) {
       s->error = r.error();
       return -1;
     }
-    *out = s->buf.data();
-    return static_cast<la_ssize_t>(*r);
+    *out = r->data();
+    s->delivered += static_cast<int64_t>(r->size());
+    return static_cast<la_ssize_t>(r->size());
   }
 };
 
@@ -599,6 +604,9 @@ Result<ApplyResult> Apply(ByteSource blob, const std::string& target_dir,
   BLD_ASSIGN_OR_RETURN(
       s->dec, Decompressor::Create(c, [sp](void* p, size_t n) { return sp->ReadBlob(p, n); }));
 
+  s->ahead =
+      std::make_unique<ReadAhead>([sp](void* p, size_t n) { return sp->ReadTar(p, n); }, kReadBuf);
+
   std::unique_ptr<archive, ArchiveFree> a(archive_read_new());
   if (!a) return InternalError("apply layer: archive_read_new failed");
   archive_read_support_format_tar(a.get());
@@ -618,7 +626,7 @@ Result<ApplyResult> Apply(ByteSource blob, const std::string& target_dir,
     if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
       if (sp->error) return sp->error->Wrap("apply layer");
       // An empty stream is an empty layer.
-      if (sp->tar_size == 0 && result.entries == 0) break;
+      if (sp->delivered == 0 && result.entries == 0) break;
       return InvalidArgumentError(std::string("apply layer: read tar: ") +
                                   archive_error_string(a.get()));
     }
@@ -628,10 +636,11 @@ Result<ApplyResult> Apply(ByteSource blob, const std::string& target_dir,
   BLD_TRY_WRAP(applier.Finish(), "apply layer");
   // Hash whatever follows the end-of-archive marker, so the diff ID covers the whole stream.
   for (;;) {
-    BLD_ASSIGN_OR_RETURN(size_t k, sp->ReadTar(sp->buf.data(), sp->buf.size()));
-    if (k == 0) break;
+    BLD_ASSIGN_OR_RETURN(std::string_view k, sp->ahead->Next());
+    if (k.empty()) break;
   }
-  // And the rest of the blob (a decompressor stops at its end marker).
+  // And the rest of the blob (a decompressor stops at its end marker); the read-ahead
+  // thread no longer touches the stream.
   for (;;) {
     BLD_ASSIGN_OR_RETURN(size_t k, sp->ReadBlob(sp->buf.data(), sp->buf.size()));
     if (k == 0) break;

@@ -306,17 +306,21 @@ class Emitter {
         links_.emplace(key, rel);
       }
     }
-    BLD_ASSIGN_OR_RETURN(Xattrs xs, XattrsAt(dirfd, name, st));
     std::string target;
     if (S_ISLNK(st.st_mode)) {
       BLD_ASSIGN_OR_RETURN(target, ReadLinkAt(dirfd, name, st));
     }
     UniqueFd data;
+    Xattrs xs;
     if (S_ISREG(st.st_mode) && hardlink.empty() && st.st_size > 0) {
+      // One open for the xattrs and the content.
       int fd = ::openat(dirfd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
       if (fd < 0) return ErrnoError("open " + rel);
       data.reset(fd);
       ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+      BLD_ASSIGN_OR_RETURN(xs, ListXattrsFd(fd));
+    } else {
+      BLD_ASSIGN_OR_RETURN(xs, XattrsAt(dirfd, name, st));
     }
     Status s = w_->Add(rel, st, target, hardlink, xs, data.get());
     if (!s.ok()) return std::move(s).error().Wrap(rel);

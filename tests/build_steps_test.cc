@@ -93,6 +93,22 @@ TempDir* BuildStepsTest::root_ = nullptr;
 
 // ---- RUN --mount=type=bind --------------------------------------------------------
 
+// Two stages on the same base start together: one unpacks it, the other waits for that
+// snapshot instead of unpacking the same layers a second time.
+TEST_F(BuildStepsTest, StagesOnOneBaseUnpackItOnce) {
+  auto fresh = TempDir::Create("", "bld-build-steps-unpack-");
+  ASSERT_TRUE(fresh.ok());
+  ASSERT_TRUE(testing::ImportBusybox(fresh->path()));
+  Write("Dockerfile",
+        "FROM busybox AS a\nRUN echo a > /a\n"
+        "FROM busybox AS b\nRUN echo b > /b\n"
+        "FROM busybox AS c\nRUN echo c > /c\n"
+        "FROM busybox\nCOPY --from=a /a /a\nCOPY --from=b /b /b\nCOPY --from=c /c /c\n");
+  auto r = RunBld(fresh->path(), {"--log-level", "debug", "build", "--progress", "plain", ctx()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(Count(r.err, "unpacked layer "), 1) << r.err;
+}
+
 TEST_F(BuildStepsTest, BindFromContextSeesOnlyTheDockerignoreFilteredView) {
   Write("src/keep.txt", "keep\n");
   Write("src/secret.key", "hidden\n");
