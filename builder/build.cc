@@ -687,7 +687,15 @@ class Executor final : public ExecContext {
       Status released = mounted->Release();
       if (applied.ok() && !released.ok()) applied = released;
     }
-    if (!applied.ok()) return fail(applied.error());
+    if (!applied.ok()) {
+      // Out of space or I/O failing: name the snapshot, i.e. where in the store it happened.
+      int e = applied.error().sys_errno();
+      auto dir = s.snapshotter().ApplyDir(active);
+      if ((e == ENOSPC || e == EDQUOT || e == EIO) && dir.ok()) {
+        return fail(applied.error().Wrap("write to snapshot " + *dir));
+      }
+      return fail(applied.error());
+    }
     if (cancelled_.load()) return fail(CancelledError());
 
     // Layers are made with the requested compression; the export converts what differs

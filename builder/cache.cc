@@ -134,6 +134,24 @@ Result<std::vector<oci::Digest>> CacheReferencedBlobs(const std::string& store_r
   return out;
 }
 
+Result<int> RemoveStaleCacheFiles(const std::string& store_root) {
+  int removed = 0;
+  for (const char* sub : {"records", "explain", "convert"}) {
+    std::string dir = JoinPath(CacheDir(store_root), sub);
+    if (!PathExists(dir)) continue;
+    BLD_ASSIGN_OR_RETURN(auto names, ListDir(dir));
+    for (const auto& n : names) {
+      if (n.find(".tmp-") == std::string::npos) continue;
+      std::string path = JoinPath(dir, n);
+      if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+        return ErrnoError("remove stale cache file " + path);
+      }
+      ++removed;
+    }
+  }
+  return removed;
+}
+
 Result<int> PruneCache(const std::string& store_root) {
   std::string dir = CacheDir(store_root);
   int n = 0;

@@ -87,6 +87,12 @@ class BuildCache final {
 // Every blob a cache record refers to (so `bld prune` keeps it).
 Result<std::vector<oci::Digest>> CacheReferencedBlobs(const std::string& store_root);
 
+// Removes what killed writers left in the cache: temp files of WriteFileAtomic
+// ("<name>.tmp-<random>", never renamed into place, so never read as a record, and their
+// blobs are not kept). The caller holds the store's exclusive lock (no writer is alive).
+// Returns how many were removed.
+Result<int> RemoveStaleCacheFiles(const std::string& store_root);
+
 // Removes every cache record, explain record and cache mount. Returns the
 // number of records removed.
 Result<int> PruneCache(const std::string& store_root);

@@ -99,6 +99,9 @@ Result<GcStats> CollectGarbage(const oci::Store& store, snapshot::Snapshotter* s
   // Snapshots first: a layer blob outlives the snapshot made from it.
   BLD_ASSIGN_OR_RETURN(stats.snapshots_removed, CollectSnapshots(store, *snapshotter));
 
+  // Half-written cache records of killed builds: never read as records, so the blobs they
+  // name are not kept either; they go before the blobs do.
+  BLD_TRY(builder::RemoveStaleCacheFiles(store.root()));
   BLD_ASSIGN_OR_RETURN(std::vector<oci::Digest> reachable, oci::ReachableBlobs(store));
   std::set<oci::Digest> keep(reachable.begin(), reachable.end());
   // Layers recorded in the build cache stay until `bld prune -a` clears it.

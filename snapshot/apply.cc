@@ -616,8 +616,10 @@ Result<ApplyResult> Apply(ByteSource blob, const std::string& target_dir,
     return InvalidArgumentError(std::string("apply layer: ") + archive_error_string(a.get()));
   }
 
+  // Entry errors name the target directory: where a full or failing disk is.
+  const std::string applying = "apply layer to " + target_dir;
   Applier applier(root.get(), options);
-  BLD_TRY_WRAP(applier.Init(), "apply layer");
+  BLD_TRY_WRAP(applier.Init(), applying);
   ApplyResult result;
   for (;;) {
     archive_entry* e;
@@ -630,10 +632,10 @@ Result<ApplyResult> Apply(ByteSource blob, const std::string& target_dir,
       return InvalidArgumentError(std::string("apply layer: read tar: ") +
                                   archive_error_string(a.get()));
     }
-    BLD_TRY_WRAP(applier.Entry(a.get(), e), "apply layer");
+    BLD_TRY_WRAP(applier.Entry(a.get(), e), applying);
     ++result.entries;
   }
-  BLD_TRY_WRAP(applier.Finish(), "apply layer");
+  BLD_TRY_WRAP(applier.Finish(), applying);
   // Hash whatever follows the end-of-archive marker, so the diff ID covers the whole stream.
   for (;;) {
     BLD_ASSIGN_OR_RETURN(std::string_view k, sp->ahead->Next());

@@ -387,6 +387,34 @@ TEST_F(StoreCliTest, PruneCollectsSnapshotsByReachability) {
   EXPECT_EQ(left.out, "") << "left in the store:\n" << left.out;
 }
 
+// A build killed inside WriteFileAtomic leaves "<record>.json.tmp-<random>" in the cache: it
+// is never read as a record, so the blob it names is not kept — prune removes the file too,
+// or it would name an absent blob (seen after the kill test: 61 named, 59 there).
+TEST_F(StoreCliTest, PruneRemovesHalfWrittenCacheRecords) {
+  ASSERT_TRUE(ImportBusybox(root_, "busybox"));
+  std::string ctx = dir_->path() + "/ctx";
+  ASSERT_TRUE(MkdirAll(ctx, 0755).ok());
+  ASSERT_TRUE(WriteFileAtomic(ctx + "/Dockerfile", "FROM busybox\nRUN echo one > /one\n").ok());
+  auto built = Bld({"build", "-t", "one", ctx});
+  ASSERT_EQ(built.exit_code, 0) << built.err;
+  auto records = ListDir(root_ + "/cache/records");
+  ASSERT_TRUE(records.ok() && records->size() == 1) << (records.ok() ? records->size() : 0);
+  std::string record = root_ + "/cache/records/" + (*records)[0];
+  auto text = ReadFile(record);
+  ASSERT_TRUE(text.ok());
+  std::string stale = record + ".tmp-0123456789abcdef";
+  ASSERT_TRUE(WriteFileAtomic(stale, *text).ok());
+  ASSERT_TRUE(WriteFileAtomic(root_ + "/cache/explain/x.json.tmp-0123456789abcdef", "{").ok());
+  auto prune = Bld({"prune"});
+  ASSERT_EQ(prune.exit_code, 0) << prune.err;
+  EXPECT_FALSE(PathExists(stale));
+  EXPECT_FALSE(PathExists(root_ + "/cache/explain/x.json.tmp-0123456789abcdef"));
+  EXPECT_TRUE(PathExists(record)) << "the real record goes only with prune -a";
+  auto again = Bld({"build", "--progress", "plain", "-t", "one", ctx});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_NE(again.err.find("CACHED"), std::string::npos) << again.err;
+}
+
 // Acceptance 3 of issue 11: `bld build` SIGKILLed at 50 random moments of a multi-step
 // build, then `bld prune`: no orphaned snapshot or blob (checked here from the store's
 // files, not through bld's own gc), every blob matching its digest, the store usable.
@@ -478,7 +506,16 @@ TEST_F(StoreCliTest, KilledBuildsLeaveNoOrphansAfterPrune) {
     auto r = ReadFile(root_ + "/cache/records/" + n);
     ASSERT_TRUE(r.ok());
     auto j = nlohmann::json::parse(*r, nullptr, false);
-    if (j.is_object() && j["layer"].is_object()) blobs_reachable.insert(j["layer"]["digest"]);
+    // A killed build's half-written record (WriteFileAtomic's temp) is gone after prune.
+    EXPECT_TRUE(n.ends_with(".json") && n.find(".tmp-") == std::string::npos)
+        << "left in cache/records: " << n << ": " << *r;
+    if (j.is_object() && j["layer"].is_object()) {
+      std::string layer = j["layer"]["digest"];
+      blobs_reachable.insert(layer);
+      // Every cache record names a blob that is there.
+      EXPECT_TRUE(PathExists(root_ + "/blobs/sha256/" + layer.substr(7)))
+          << "cache record " << n << " names the absent blob " << layer;
+    }
   }
 
   // Every blob is reachable and matches its digest.
@@ -565,6 +602,80 @@ TEST_F(StoreCliTest, FullDiskIsAClearErrorAndPruneReturnsTheSpace) {
   ASSERT_EQ(std::sscanf(r.out.c_str() + at, "before=%ld full=%ld after=%ld", &before, &full, &after), 3);
   // Whatever the failed build left is gone after prune (1 MiB slack for metadata).
   EXPECT_LE(after, before + 1024) << r.out;
+}
+
+// The other out-of-space paths of issue 11, each on a fresh 40 MiB tmpfs store in a private
+// mount namespace: `setup` runs first, then `failing` must fail with exit 1 and an error
+// that says "No space left on device" and names a path in the store; `bld images` still
+// works, `bld prune` gives back all the failed command wrote, and the store still runs.
+class FullDiskTest : public StoreCliTest {
+ protected:
+  void ExpectCleanFailure(const std::string& setup, const std::string& failing) {
+    if (geteuid() != 0 || !HaveProgram("unshare")) GTEST_SKIP() << "needs root and unshare(1)";
+    ASSERT_TRUE(MkdirAll(root_, 0700).ok());
+    std::string bld = BldBinary();
+    // clang-format off
+    std::string script =
+        "set -u; mount -t tmpfs -o size=40m tmpfs '" + root_ + "' || exit 99; "
+        "b() { '" + bld + "' --root '" + root_ + "' \"$@\"; }; "
+        "used() { df -k --output=used '" + root_ + "' | tail -1 | tr -d ' '; }; "
+        "b import '" + BusyboxRootfsTar() + "' busybox >/dev/null || exit 98; "
+        "b run --rm busybox true || exit 97; " + setup + " || exit 96; before=$(used); " +
+        failing + " 2>&1; echo \"failed-rc=$?\"; "
+        "b images >/dev/null; echo \"images-rc=$?\"; "
+        "b prune; echo \"prune-rc=$?\"; after=$(used); "
+        "echo \"before=$before after=$after\"; "
+        "b run --rm busybox echo still-runs";
+    // clang-format on
+    auto r = bld::testing::Run({"unshare", "-m", "--propagation", "private", "sh", "-c", script});
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_NE(r.out.find("failed-rc=1\n"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("No space left on device"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find(root_ + "/"), std::string::npos) << "the error names no path: " << r.out;
+    EXPECT_NE(r.out.find("images-rc=0\n"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("prune-rc=0\n"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("still-runs\n"), std::string::npos) << r.out;
+    long before = 0, after = 0;
+    auto at = r.out.find("before=");
+    ASSERT_NE(at, std::string::npos) << r.out;
+    ASSERT_EQ(std::sscanf(r.out.c_str() + at, "before=%ld after=%ld", &before, &after), 2);
+    EXPECT_LE(after, before + 1024) << r.out;  // 1 MiB slack for metadata
+  }
+  // A file of `mib` MiB of random bytes (incompressible) in dir_, and a tar of it.
+  std::string RandomTar(const std::string& name, int mib) {
+    std::string d = dir_->path() + "/" + name;
+    auto r = bld::testing::Run({"sh", "-c",
+                                "mkdir -p '" + d + "' && head -c " + std::to_string(mib) +
+                                    "M /dev/urandom > '" + d + "/big' && tar -C '" + d + "' -cf '" +
+                                    d + ".tar' big"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return d + ".tar";
+  }
+};
+
+// A blob that does not fit: the ingest write fails, the ingest file goes.
+TEST_F(FullDiskTest, BlobCommit) {
+  std::string tar = RandomTar("b", 50);
+  ExpectCleanFailure("true", "b import '" + tar + "' toobig");
+}
+
+// COPY of a file bigger than the free space into the step's snapshot.
+TEST_F(FullDiskTest, CopyOfABigFile) {
+  std::string ctx = dir_->path() + "/ctx";
+  ASSERT_TRUE(MkdirAll(ctx, 0755).ok());
+  RandomTar("ctx", 50);  // ctx/big
+  ASSERT_TRUE(WriteFileAtomic(ctx + "/Dockerfile", "FROM busybox\nCOPY big /big\n").ok());
+  ExpectCleanFailure("true", "b build --progress plain '" + ctx + "'");
+}
+
+// A base image whose layer fits as a blob but not unpacked beside it.
+TEST_F(FullDiskTest, ApplyOfABaseTooBig) {
+  std::string tar = RandomTar("base", 22);
+  std::string ctx = dir_->path() + "/ctx";
+  ASSERT_TRUE(MkdirAll(ctx, 0755).ok());
+  ASSERT_TRUE(WriteFileAtomic(ctx + "/Dockerfile", "FROM big\nRUN true\n").ok());
+  ExpectCleanFailure("b import '" + tar + "' big >/dev/null",
+                     "b build --progress plain '" + ctx + "'");
 }
 
 }  // namespace
