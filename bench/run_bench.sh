@@ -4,7 +4,8 @@
 # most 2x), a trivial RUN step (its layer commit included) against that `bld run` (target:
 # no dearer), a fully cached rebuild against `bld version` (target: within 10 ms), and
 # `buildah run --isolation chroot` when buildah is installed. Medians of N runs (default 20).
-#   bench/run_bench.sh [BLD_BINARY]   (default build/cli/bld; build it Release first)
+#   bench/run_bench.sh [BLD_BINARY [OTHER_BLD]]   (default build/cli/bld; build it Release first)
+# OTHER_BLD (e.g. a Release build of an older commit) is timed in the same run, own store.
 set -eu
 BENCH_N=20
 . "$(dirname "$0")/lib.sh"
@@ -23,6 +24,13 @@ unshare_s=$(median_s : unshare -fmpiun --mount-proc true)
 run_s=$(median_s : "$BLD" --root "$WORK/store" run --rm --network none busybox true)
 report "bld run --rm --network none" "$run_s" "unshare -fmpiun --mount-proc" "$unshare_s" \
   "target <= 2.00"
+if [ -n "${2:-}" ]; then
+  OTHER=$(realpath "$2")
+  "$OTHER" --root "$WORK/other" import "$WORK/busybox.tar" busybox --change 'CMD ["sh"]' >/dev/null
+  "$OTHER" --root "$WORK/other" run --rm --network none busybox true
+  other_s=$(median_s : "$OTHER" --root "$WORK/other" run --rm --network none busybox true)
+  report "bld run --rm --network none" "$run_s" "OTHER_BLD run --rm --network none" "$other_s" ""
+fi
 # A one-step build without cache minus a fully cached one: the RUN step and its commit.
 nocache_s=$(median_s : "$BLD" --root "$WORK/store" build -q --no-cache --network none -t step "$WORK/ctx")
 cached_s=$(median_s : "$BLD" --root "$WORK/store" build -q -t step "$WORK/ctx")

@@ -15,6 +15,7 @@
 
 #include "base/file.h"
 #include "base/in_root.h"
+#include "base/userns.h"
 #include "builder/fs.h"  // CleanAbs
 #include "builder/stage.h"
 #include "runner/runner.h"
@@ -208,6 +209,30 @@ Result<std::string> MountOverlay(const std::string& scratch, int n, const std::s
   BLD_ASSIGN_OR_RETURN(auto sm, snapshot::ScopedMount::Create({m}, mnt));
   mounts->push_back(std::move(sm));
   return mnt;
+}
+
+// Rootless, the context's host files belong to ids bld's user namespace does not map: an
+// overlay cannot copy them up and the container's root may not write them. A read-write
+// mount then works on a copy owned by the namespace's root (Docker's context files are
+// root's too), made in `scratch` and discarded with it. Returns the copy's path.
+Result<std::string> WritableContextCopy(const std::string& scratch, int n, const std::string& host,
+                                        bool is_dir) {
+  std::string dir = JoinPath(scratch, "copy" + std::to_string(n));
+  BLD_TRY(MkdirAll(dir, 0755));
+  snapshot::CopyTreeOptions root_owned;
+  root_owned.owner = std::make_pair(uid_t{0}, gid_t{0});
+  if (is_dir) {
+    BLD_TRY_WRAP(snapshot::CopyTree(host, dir, root_owned), "copy " + host + " for a rw mount");
+    return dir;
+  }
+  std::string file = JoinPath(dir, Basename(host));
+  BLD_ASSIGN_OR_RETURN(UniqueFd in, OpenFile(host, O_RDONLY));
+  struct stat st;
+  if (fstat(in.get(), &st) != 0) return ErrnoError("stat " + host);
+  BLD_ASSIGN_OR_RETURN(UniqueFd out,
+                       OpenFile(file, O_WRONLY | O_CREAT | O_EXCL, st.st_mode & 07777));
+  BLD_TRY(snapshot::CopyFileData(in.get(), out.get(), st.st_size, host));
+  return file;
 }
 
 // A bind mount source from the context, resolved inside the context root.
@@ -543,6 +568,17 @@ Status LowerRun(StageRun& run, const parser::Instruction& ins, const parser::Run
           } else {
             const SourceTree& tree = s.context().tree();
             std::string host = tree.HostPath(mp.context.rel);
+            if (!m.read_only && !InInitialUserNamespace()) {
+              BLD_ASSIGN_OR_RETURN(
+                  host, WritableContextCopy(scratch.path(), n++, host, mp.context.is_dir));
+              if (!mp.context.is_dir) {
+                src = host;  // the copy alone, nothing to hide
+                rm.type = runner::Mount::Type::kBind;
+                rm.source = src;
+                rm.read_only = false;
+                break;
+              }
+            }
             std::vector<std::string> hide, keep;
             if (mp.context.is_dir) {
               BLD_TRY(CollectExcluded(tree, mp.context.rel, "", &hide, &keep));

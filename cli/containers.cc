@@ -2,6 +2,7 @@
 
 #include <signal.h>
 
+#include <cerrno>
 #include <nlohmann/json.hpp>
 
 #include "base/file.h"
@@ -31,6 +32,18 @@ Status SaveRecord(const ContainerRecord& r) {
   j["finished"] = r.finished;
   j["exit_code"] = r.exit_code;
   return WriteFileAtomic(r.dir + "/record.json", j.dump(2) + "\n");
+}
+
+// Whether `pid` is a live process. A zombie is not: a rootless run's inner bld, SIGKILLed
+// with its wrapper, is re-parented to PID 1 and stays a zombie until that reaps it (some
+// PID 1s never do), and its container must still be swept.
+static bool ProcessLive(pid_t pid) {
+  if (pid <= 0 || (::kill(pid, 0) != 0 && errno != EPERM)) return false;
+  auto stat = ReadFile("/proc/" + std::to_string(pid) + "/stat");
+  if (!stat.ok()) return true;  // no procfs: kill() is all we know
+  size_t paren = stat->rfind(')');
+  return paren == std::string::npos || paren + 2 >= stat->size() ||
+         ((*stat)[paren + 2] != 'Z' && (*stat)[paren + 2] != 'X');
 }
 
 static Result<ContainerRecord> LoadRecord(const std::string& dir) {
@@ -114,7 +127,7 @@ ContainerStatus GetStatus(const ContainerRecord& r) {
     s.exit_code = r.exit_code;
     return s;
   }
-  if (r.bld_pid > 0 && (::kill(r.bld_pid, 0) == 0 || errno == EPERM)) {
+  if (ProcessLive(r.bld_pid)) {
     s.status = "running";
   } else {
     s.status = "lost";

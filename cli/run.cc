@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <functional>
 #include <random>
 
 #include "base/file.h"
@@ -380,16 +381,19 @@ int RunContainer(const GlobalOptions& g, const RunFlags& f) {
   if (!mounts.ok()) return fail(mounts.error());
   std::string rootfs = record.dir + "/rootfs";
   snapshot::ScopedMount mounted;
+  std::function<Status()> mount_in_monitor;
   if (mounts->size() == 1 && (*mounts)[0].type == "bind") {
     // A plain directory (copy snapshotter): use it in place, no mount needed.
     rootfs = (*mounts)[0].source;
   } else if (f.detach) {
-    // The mount outlives this process: the detached monitor runs the container and
-    // `bld rm` unmounts.
-    for (const auto& m : *mounts) {
-      Status s = snapshot::MountAt(m, rootfs);
-      if (!s.ok()) return fail(s.error().Wrap("mount the container's root filesystem"));
-    }
+    // The detached monitor mounts it in a mount namespace of its own (below).
+    mount_in_monitor = [ms = *mounts, rootfs]() -> Status {
+      for (const auto& m : ms) {
+        Status s = snapshot::MountAt(m, rootfs);
+        if (!s.ok()) return std::move(s).error().Wrap("mount the container's root filesystem");
+      }
+      return Ok();
+    };
   } else {
     // The root filesystem is mounted in a mount namespace of this process and the
     // container alone: if bld is SIGKILLed, the kernel drops the mount with the last of
@@ -414,7 +418,7 @@ int RunContainer(const GlobalOptions& g, const RunFlags& f) {
   if (!saved.ok()) return fail(saved.error());
 
   if (f.detach) {
-    auto state = runner::RunDetached(*spec, record.dir, record.dir + "/log");
+    auto state = runner::RunDetached(*spec, record.dir, record.dir + "/log", mount_in_monitor);
     if (!state.ok()) return fail(state.error());
     std::printf("%s\n", record.id.c_str());
     return kExitOk;

@@ -1,7 +1,9 @@
 #include "runner/detach.h"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -54,8 +56,20 @@ Status WriteState(const std::string& dir, const ContainerState& s, uint64_t moni
   return WriteFileAtomic(StateFile(dir), data, 0644);
 }
 
+// The monitor's own mount namespace (a slave of the caller's: host mounts still reach it),
+// where `mount_rootfs` mounts the container's root filesystem: no mount of the container is
+// ever on the host's table, and the kernel drops it when the monitor and the container are
+// gone, even SIGKILLed.
+Status MountInOwnNamespace(const std::function<Status()>& mount_rootfs) {
+  if (unshare(CLONE_NEWNS) != 0) return ErrnoError("unshare the monitor's mount namespace");
+  if (mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) != 0) {
+    return ErrnoError("make the monitor's mount namespace a slave");
+  }
+  return mount_rootfs();
+}
+
 [[noreturn]] void MonitorMain(const Spec& spec, const std::string& state_dir, int log_fd,
-                              int report_fd) {
+                              int report_fd, const std::function<Status()>& mount_rootfs) {
   ContainerState state;
   state.monitor_pid = getpid();
   uint64_t start = ProcessStartTime(state.monitor_pid);
@@ -72,7 +86,8 @@ Status WriteState(const std::string& dir, const ContainerState& s, uint64_t moni
     (void)WriteAll(report_fd, msg);
     close(report_fd);
   };
-  auto c = Container::Start(s);
+  Status mounted = mount_rootfs ? MountInOwnNamespace(mount_rootfs) : Ok();
+  auto c = mounted.ok() ? Container::Start(s) : Result<Container>(mounted.error());
   if (!c.ok()) {
     state.status = ContainerState::Status::kFailed;
     state.error = c.error().message();
@@ -126,7 +141,8 @@ std::string_view StatusName(ContainerState::Status s) {
 std::string StateFile(const std::string& state_dir) { return state_dir + "/state"; }
 
 Result<ContainerState> RunDetached(const Spec& spec, const std::string& state_dir,
-                                   const std::string& log_path) {
+                                   const std::string& log_path,
+                                   const std::function<Status()>& mount_rootfs) {
   if (spec.tty) return InvalidArgumentError("a detached container cannot have a tty");
   if (spec.stdin_fd >= 0 || spec.stdout_fd >= 0 || spec.stderr_fd >= 0) {
     return InvalidArgumentError("a detached container's stdio goes to its log");
@@ -143,7 +159,7 @@ Result<ContainerState> RunDetached(const Spec& spec, const std::string& state_di
     setsid();
     pid_t m = fork();
     if (m != 0) _exit(m < 0 ? 1 : 0);
-    MonitorMain(spec, state_dir, log.get(), report_w.release());
+    MonitorMain(spec, state_dir, log.get(), report_w.release(), mount_rootfs);
   }
   report_w.reset();
   int st;

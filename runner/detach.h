@@ -6,9 +6,10 @@
 #include <sys/types.h>
 
 #include <chrono>
-#include <string_view>
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <string_view>
 
 #include "base/error.h"
 #include "runner/spec.h"
@@ -42,8 +43,11 @@ std::string StateFile(const std::string& state_dir);
 // `log_path`; spec.stdin_fd/stdout_fd/stderr_fd must be -1 and tty false. The state lives in
 // `state_dir` (created if missing). Returns once the command runs (state kRunning) or with the
 // start error (also recorded as kFailed). Forks: call it while the process is single-threaded.
+// mount_rootfs (optional) mounts spec.rootfs; it runs in the monitor, in a mount namespace of
+// the monitor's own, so that no container mount is on the caller's table.
 Result<ContainerState> RunDetached(const Spec& spec, const std::string& state_dir,
-                                   const std::string& log_path);
+                                   const std::string& log_path,
+                                   const std::function<Status()>& mount_rootfs = {});
 
 // Reads the state; a kRunning state whose monitor is gone reads as kLost.
 Result<ContainerState> ReadState(const std::string& state_dir);

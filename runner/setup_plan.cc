@@ -4,21 +4,25 @@
 #include <linux/capability.h>
 #include <linux/magic.h>
 #include <linux/openat2.h>
+#include <sched.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
-#include <sys/sysmacros.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <climits>
 #include <cstdlib>
 #include <map>
 #include <mutex>
 
 #include "base/file.h"
+#include "base/log.h"
 #include "base/userns.h"
 #include "runner/idmap.h"
 #include "runner/seccomp.h"
@@ -151,6 +155,44 @@ std::vector<std::string> HostDeviceNodes() {
   }
   std::sort(out.begin(), out.end());
   return out;
+}
+
+// Whether a fresh procfs can be mounted in a new pid namespace of ours. Not when bld runs in
+// an unprivileged container (BuildKit rootless in a Kubernetes pod): its /proc has masked
+// paths, so the kernel refuses a new one that would reveal them (mnt_too_revealing). Tried
+// once per process, in a throwaway child (mount and pid namespace of its own); only called
+// in a user namespace other than the initial one (rootless), where that can happen.
+bool CanMountFreshProc() {
+  static bool can = [] {
+    pid_t pid = fork();
+    if (pid < 0) return true;  // let the real mount report it
+    if (pid == 0) {
+      if (unshare(CLONE_NEWNS | CLONE_NEWPID) != 0) _exit(2);
+      if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) _exit(2);
+      pid_t init = fork();
+      if (init < 0) _exit(2);
+      if (init == 0) {
+        _exit(mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) == 0 ? 0
+                                                                                             : 1);
+      }
+      int st;
+      while (waitpid(init, &st, 0) < 0 && errno == EINTR) {
+      }
+      _exit(WIFEXITED(st) ? WEXITSTATUS(st) : 2);
+    }
+    int st;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+    }
+    // 2: the namespaces themselves failed; the container start reports that.
+    bool ok = !WIFEXITED(st) || WEXITSTATUS(st) != 1;
+    if (!ok) {
+      BLD_LOG(kWarn) << "a fresh /proc cannot be mounted here (bld runs in a container whose "
+                        "/proc is masked): containers bind this /proc and /sys instead, without "
+                        "a process sandbox (as BuildKit's --oci-worker-no-process-sandbox)";
+    }
+    return ok;
+  }();
+  return can;
 }
 
 std::string HostResolvConf() {
@@ -343,7 +385,12 @@ Result<SetupPlan> BuildSetupPlan(const Spec& spec, const std::string& etc_dir) {
   using L = SetupOp::Links;
   const size_t own_begin = plan.ops.size();
   constexpr unsigned long kNoSuidDevExec = MS_NOSUID | MS_NODEV | MS_NOEXEC;
-  plan.ops.push_back(MountOp("proc", "/proc", "proc", kNoSuidDevExec, "", C::kDir));
+  if (!InInitialUserNamespace() && !CanMountFreshProc()) {
+    // The existing /proc, with the masks of the container bld runs in; ours go on top.
+    plan.ops.push_back(MountOp("/proc", "/proc", "", MS_BIND | MS_REC, "", C::kDir));
+  } else {
+    plan.ops.push_back(MountOp("proc", "/proc", "proc", kNoSuidDevExec, "", C::kDir));
+  }
   plan.ops.push_back(MountOp("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC | MS_STRICTATIME,
                              "mode=755,size=65536k", C::kDir));
   for (const char* dev : kDevices) {

@@ -211,6 +211,7 @@ struct DirTimes {
 
 class TreeCopier {
  public:
+  explicit TreeCopier(const CopyTreeOptions& o) : o_(o) {}
   Status Copy(const std::string& src, const std::string& dst) {
     BLD_TRY(CopyDir(src, dst, /*create=*/false));
     // Directory modes and times last (children change them; read-only dirs block writes).
@@ -225,7 +226,9 @@ class TreeCopier {
 
  private:
   Status Meta(const std::string& src, const std::string& dst, const struct stat& st, bool link) {
-    if (::lchown(dst.c_str(), st.st_uid, st.st_gid) < 0 && geteuid() == 0) {
+    uid_t uid = o_.owner ? o_.owner->first : st.st_uid;
+    gid_t gid = o_.owner ? o_.owner->second : st.st_gid;
+    if (::lchown(dst.c_str(), uid, gid) < 0 && geteuid() == 0) {
       return ErrnoError("chown " + dst);
     }
     if (!link && !S_ISDIR(st.st_mode) && ::chmod(dst.c_str(), st.st_mode & 07777) < 0) {
@@ -306,12 +309,13 @@ class TreeCopier {
 
   std::map<std::pair<dev_t, ino_t>, std::string> links_;
   std::vector<DirTimes> dirs_;
+  CopyTreeOptions o_;
 };
 
 }  // namespace
 
-Status CopyTree(const std::string& src, const std::string& dst) {
-  TreeCopier c;
+Status CopyTree(const std::string& src, const std::string& dst, const CopyTreeOptions& o) {
+  TreeCopier c(o);
   return c.Copy(src, dst);
 }
 

@@ -4,6 +4,7 @@
 
 #include <sys/stat.h>
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -38,7 +39,12 @@ Status CopyXattrsFd(int in, int out, const std::string& what);
 // Copies the tree at `src` into the (new or empty) directory `dst`, preserving types,
 // modes, owners, mtimes, xattrs, hardlinks (within the tree), symlinks, devices and fifos.
 // Regular files are reflinked where the file system allows, else copied.
-Status CopyTree(const std::string& src, const std::string& dst);
+// owner: every copy owned by these ids instead of the source's (a rootless copy of host
+// files whose owners the user namespace does not map).
+struct CopyTreeOptions {
+  std::optional<std::pair<uid_t, gid_t>> owner;
+};
+Status CopyTree(const std::string& src, const std::string& dst, const CopyTreeOptions& o = {});
 
 // Switches the calling thread to the C.UTF-8 locale (uselocale) while alive, so that
 // libarchive hands file names through as UTF-8 instead of failing on every non-ASCII byte

@@ -4,18 +4,23 @@
 // CONTAINED and exits 0 when the protection held; anything else fails the test. (Scripts
 // test `X && exit 9`, never `! X` under set -e: the shell does not stop on a negated command.)
 //
-// Parameterised by who runs bld (Who) and how the container comes to be (Via). Rootless
-// (Who::kUser) is one line in INSTANTIATE_TEST_SUITE_P below once rootless bld works.
+// Parameterised by who runs bld (Who: root, or an unprivileged user the suite creates with
+// /etc/subuid and /etc/subgid ranges, so rootless bld in its own user namespace) and how the
+// container comes to be (Via). Attacks that need a flag of `bld run` are in HostileRunTest,
+// those of a build alone in HostileBuildTest; HostileRootRunTest holds the few that mean
+// nothing rootless (each says why).
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/mount.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <string>
 #include <vector>
 
 #include "base/file.h"
 #include "base/temp_dir.h"
+#include "tests/rootless_fixture.h"
 #include "tests/testutil.h"
 
 namespace bld::testing {
@@ -41,11 +46,28 @@ class HostileTest : public ::testing::TestWithParam<Param> {
  protected:
   static void SetUpTestSuite() {
     if (!IsRoot()) return;
+    std::string why;
+    auto u = EnsureRootlessUser("bldhostile", /*with_subids=*/true, &why);
+    ASSERT_TRUE(u.has_value()) << why;
+    user_ = *u;
     auto d = TempDir::Create("", "bld-hostile-");
     ASSERT_TRUE(d.ok());
     dir_ = new TempDir(std::move(*d));
+    // The user reaches the probe, the scripts and the host marker (to show they stay out of
+    // the container's reach, not out of the user's).
+    ASSERT_EQ(chmod(dir_->path().c_str(), 0755), 0);
     root_ = dir_->path() + "/store-" + kSecret;
+    user_root_ = dir_->path() + "/user-store-" + kSecret;
     ASSERT_TRUE(ImportBusybox(root_, "busybox"));
+    ASSERT_TRUE(MkdirAll(user_root_, 0700).ok());
+    ASSERT_EQ(chown(user_root_.c_str(), user_.uid, user_.gid), 0);
+    std::string tar = dir_->path() + "/busybox.tar";
+    ASSERT_EQ(bld::testing::Run({"cp", BusyboxRootfsTar(), tar}).exit_code, 0);
+    ASSERT_EQ(chmod(tar.c_str(), 0644), 0);
+    auto user_imp = RunAsUser(
+        user_, dir_->path(),
+        {BldBinary(), "--root", user_root_, "import", tar, "busybox", "--change", "CMD [\"sh\"]"});
+    ASSERT_EQ(user_imp.exit_code, 0) << user_imp.err;
     // An image whose /proc is a symlink (CVE-2019-19921 / CVE-2023-27561): procfs must not
     // land at the link's target, unmasked.
     std::string tree = dir_->path() + "/evil-tree";
@@ -57,6 +79,11 @@ class HostileTest : public ::testing::TestWithParam<Param> {
     ASSERT_EQ(ln.exit_code, 0) << ln.err;
     auto imp = RunBld(root_, {"import", dir_->path() + "/evil.tar", "evilproc"});
     ASSERT_EQ(imp.exit_code, 0) << imp.err;
+    ASSERT_EQ(chmod((dir_->path() + "/evil.tar").c_str(), 0644), 0);
+    imp = RunAsUser(
+        user_, dir_->path(),
+        {BldBinary(), "--root", user_root_, "import", dir_->path() + "/evil.tar", "evilproc"});
+    ASSERT_EQ(imp.exit_code, 0) << imp.err;
     // A host file that must stay out of reach (.., /proc/1/root, fds).
     marker_dir_ = dir_->path() + "/host-only";
     ASSERT_TRUE(MkdirAll(marker_dir_).ok());
@@ -67,24 +94,25 @@ class HostileTest : public ::testing::TestWithParam<Param> {
     dir_ = nullptr;
   }
   void SetUp() override {
-    if (!IsRoot()) GTEST_SKIP() << "the suite's bld runs as root (Who::kUser: rootless)";
+    if (!IsRoot()) GTEST_SKIP() << "creates a user with subuid ranges: run as root";
+    ASSERT_NE(dir_, nullptr);
     auto d = TempDir::Create(dir_->path(), "case-");
     ASSERT_TRUE(d.ok());
     case_.emplace(std::move(*d));
+    ASSERT_EQ(chmod(case_->path().c_str(), 0755), 0);
   }
+  bool Rootless() const { return GetParam().who == Who::kUser; }
 
   // argv prefix that runs bld as GetParam().who, with the host secret in its environment and
   // an extra host fd (7, a directory) open, as a careless caller would have.
   std::vector<std::string> Bld(const std::vector<std::string>& args) {
     std::vector<std::string> argv = {"env", std::string("BLD_HOSTILE_SECRET=") + kSecret};
-    if (GetParam().who == Who::kUser) {
-      // The unprivileged user of the runner tests (runner_test_util.h: bldrunnertest, with
-      // subuid ranges) once rootless bld works; uid/gid 1000 until then.
-      argv.insert(argv.end(), {"setpriv", "--reuid=1000", "--regid=1000", "--clear-groups",
-                               "--"});
+    if (Rootless()) {
+      argv.insert(argv.end(), {"setpriv", "--reuid=" + std::to_string(user_.uid),
+                               "--regid=" + std::to_string(user_.gid), "--init-groups", "--"});
     }
     argv.insert(argv.end(), {"sh", "-c", "exec 7<\"$0\"; exec \"$@\"", marker_dir_, BldBinary(),
-                             "--root", root_});
+                             "--root", Rootless() ? user_root_ : root_});
     argv.insert(argv.end(), args.begin(), args.end());
     return argv;
   }
@@ -127,14 +155,24 @@ class HostileTest : public ::testing::TestWithParam<Param> {
     ExpectContained(Attack(script));
   }
 
+  // Made for each of the three suites below.
   static TempDir* dir_;
-  static std::string root_, marker_dir_;
+  static RootlessUser user_;
+  static std::string root_, user_root_, marker_dir_;
   std::optional<TempDir> case_;
 };
 
 TempDir* HostileTest::dir_ = nullptr;
+RootlessUser HostileTest::user_;
 std::string HostileTest::root_;
+std::string HostileTest::user_root_;
 std::string HostileTest::marker_dir_;
+
+// Attacks through flags of `bld run`; attacks through a build alone; attacks that mean
+// nothing rootless.
+class HostileRunTest : public HostileTest {};
+class HostileBuildTest : public HostileTest {};
+class HostileRootRunTest : public HostileTest {};
 
 // Issue 10 #1: the host bld's environment and argv through /proc/1 (and any pid).
 TEST_P(HostileTest, HostEnvironmentAndArgvInvisible) {
@@ -162,8 +200,7 @@ TEST_P(HostileTest, InitMemoryFdsAndPtraceUnreachable) {
   EXPECT_EQ(r.out.find("command-is-pid1"), std::string::npos) << "expected an init as PID 1";
 }
 
-TEST_P(HostileTest, CommandIsPid1InBldRun) {
-  if (GetParam().via == Via::kBuild) GTEST_SKIP() << "RUN steps run under bld-init";
+TEST_P(HostileRunTest, CommandIsPid1InBldRun) {
   ExpectContained(Attack("[ \"$$\" = 1 ] || { echo \"pid $$\"; exit 9; }"));
 }
 
@@ -180,8 +217,7 @@ TEST_P(HostileTest, ExitStatusCannotBeForged) {
 }
 
 // Issue 10 #1: a later RUN step reading a secret granted only to an earlier one.
-TEST_P(HostileTest, SecretOfEarlierStepUnreachable) {
-  if (GetParam().via == Via::kRun) GTEST_SKIP() << "secrets are a build feature";
+TEST_P(HostileBuildTest, SecretOfEarlierStepUnreachable) {
   std::string ctx = case_->path() + "/ctx";
   ASSERT_TRUE(MkdirAll(ctx).ok());
   ASSERT_TRUE(WriteFileAtomic(case_->path() + "/secret", "bld-hostile-step-secret\n").ok());
@@ -200,21 +236,35 @@ TEST_P(HostileTest, SecretOfEarlierStepUnreachable) {
 
 // Issue 10 #2: device nodes made with mknod (or shipped in the image, same inode kind) cannot
 // be opened: Docker's device policy (v1 devices cgroup here). The defaults still work.
+// Rootless, the user namespace is the wall: mknod itself is refused (and an image cannot hold
+// device nodes: unpacking cannot make them).
 TEST_P(HostileTest, DeviceNodesOutsideThePolicyCannotBeOpened) {
-  ExpectContained(Attack(
-      "set -e\n"
-      "mknod /tmp/mem c 1 1; mknod /tmp/blk b 7 0; mknod /tmp/kvm c 10 232\n"
-      "for d in /tmp/mem /tmp/blk /tmp/kvm; do ! head -c 1 $d >/dev/null 2>&1 || "
-      "{ echo \"ESCAPED $d\"; exit 9; }; done\n"
-      "[ \"$(head -c 4 /dev/zero | wc -c)\" = 4 ]\necho x > /dev/null\n"
-      "[ \"$(ls /dev | tr '\\n' ' ')\" = \"fd full mqueue null ptmx pts random shm stderr "
-      "stdin stdout tty urandom zero \" ]"));
+  std::string make = Rootless()
+                         ? "mknod /tmp/mem c 1 1 2>/dev/null && { echo ESCAPED mknod; exit 9; }\n"
+                         : "mknod /tmp/mem c 1 1; mknod /tmp/blk b 7 0; mknod /tmp/kvm c 10 232\n";
+  ExpectContained(
+      Attack("set -e\n" + make +
+             "for d in /tmp/mem /tmp/blk /tmp/kvm; do [ -e $d ] || continue; ! head -c 1 $d "
+             ">/dev/null 2>&1 || "
+             "{ echo \"ESCAPED $d\"; exit 9; }; done\n"
+             "[ \"$(head -c 4 /dev/zero | wc -c)\" = 4 ]\necho x > /dev/null\n"
+             "[ \"$(ls /dev | tr '\\n' ' ')\" = \"fd full mqueue null ptmx pts random shm stderr "
+             "stdin stdout tty urandom zero \" ]"));
 }
 
-// --device adds one node to the policy, with its permissions; others stay closed.
-TEST_P(HostileTest, DeviceFlagAllowsOnlyThatDevice) {
-  if (GetParam().via == Via::kBuild) GTEST_SKIP() << "--device is a bld run flag";
+// --device adds one node to the policy, with its permissions; others stay closed. Rootless
+// the node is there but the host's permissions on it decide (root:disk 0660 here): the
+// container gets no more than the user has.
+TEST_P(HostileRunTest, DeviceFlagAllowsOnlyThatDevice) {
   if (access("/dev/loop0", F_OK) != 0) GTEST_SKIP() << "no /dev/loop0 on this host";
+  if (Rootless()) {
+    ExpectContained(
+        Attack("set -e\n[ -b /dev/xloop ]\nhead -c 1 /dev/xloop >/dev/null 2>&1 && { echo ESCAPED; "
+               "exit 9; }\n"
+               "mknod /tmp/l1 b 7 1 2>/dev/null && { echo ESCAPED mknod; exit 9; }\ntrue",
+               {"--device", "/dev/loop0:/dev/xloop:rwm"}));
+    return;
+  }
   ExpectContained(Attack(
       "set -e\nhead -c 1 /dev/xloop >/dev/null\n"
       "mknod /tmp/l1 b 7 1\nhead -c 1 /tmp/l1 >/dev/null 2>&1 && { echo ESCAPED; exit 9; }",
@@ -251,8 +301,7 @@ TEST_P(HostileTest, ProcMaskedAndReadOnly) {
 TEST_P(HostileTest, VsockDenied) { ExpectSyscallsDenied({"vsock"}); }
 
 // Issue 10 #4: -v SRC:DST:ro is read-only below SRC's own mounts too.
-TEST_P(HostileTest, ReadOnlyBindIsRecursive) {
-  if (GetParam().via == Via::kBuild) GTEST_SKIP() << "-v is a bld run flag";
+TEST_P(HostileRunTest, ReadOnlyBindIsRecursive) {
   std::string src = case_->path() + "/ro-src";
   ASSERT_TRUE(MkdirAll(src + "/sub").ok());
   ASSERT_EQ(mount("tmpfs", (src + "/sub").c_str(), "tmpfs", 0, "size=1m"), 0);
@@ -270,8 +319,7 @@ TEST_P(HostileTest, SetuidWorksAndI386Allowed) {
   ExpectContained(r);
 }
 
-TEST_P(HostileTest, NoNewPrivilegesStopsSetuid) {
-  if (GetParam().via == Via::kBuild) GTEST_SKIP() << "--security-opt is a bld run flag";
+TEST_P(HostileRunTest, NoNewPrivilegesStopsSetuid) {
   ExpectContained(Attack(
       "set -e\ncp /probe /tmp/p && chmod 4755 /tmp/p\n"
       "[ \"$(su -s /bin/sh nobody -c '/tmp/p euid')\" = 65534 ]",
@@ -280,8 +328,7 @@ TEST_P(HostileTest, NoNewPrivilegesStopsSetuid) {
 
 // --security-opt seccomp=PROFILE.json: Docker's profile format, in place of the default. This
 // one allows everything but mkdir/mkdirat (EXDEV); a bad profile is refused naming the file.
-TEST_P(HostileTest, SeccompProfileFromFile) {
-  if (GetParam().via == Via::kBuild) GTEST_SKIP() << "--security-opt is a bld run flag";
+TEST_P(HostileRunTest, SeccompProfileFromFile) {
   std::string profile = case_->path() + "/profile.json";
   ASSERT_TRUE(WriteFileAtomic(profile,
                               R"({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
@@ -364,9 +411,16 @@ TEST_P(HostileTest, HostPidsInvisible) {
                          "{ echo \"ESCAPED $n pids\"; ls /proc; exit 9; }"));
 }
 
-// Classic: a fork bomb under --pids-limit stays below the limit.
-TEST_P(HostileTest, ForkBombBoundedByPidsLimit) {
-  if (GetParam().via == Via::kBuild) GTEST_SKIP() << "--pids-limit is a bld run flag";
+// Classic: a fork bomb under --pids-limit stays below the limit. Rootless, without a
+// delegated cgroup the limit cannot be enforced: bld refuses to run rather than run unbounded.
+TEST_P(HostileRunTest, ForkBombBoundedByPidsLimit) {
+  if (Rootless()) {
+    auto r = Attack("echo RAN", {"--pids-limit", "32"});
+    EXPECT_EQ(r.exit_code, 125) << r.out << r.err;
+    EXPECT_EQ(r.out.find("RAN"), std::string::npos) << r.out;
+    EXPECT_NE(r.err.find("cannot enforce pids limit"), std::string::npos) << r.err;
+    return;
+  }
   ExpectContained(Attack(
       // The bomb's shell dies when fork fails; counting after it uses only builtins.
       "( i=0; while [ $i -lt 200 ]; do sleep 5 & echo $! >> /tmp/pids; i=$((i+1)); done ) "
@@ -391,11 +445,17 @@ TEST_P(HostileTest, DefaultIsNotPrivileged) {
 
 // --privileged grants what it says in --help: every capability, no seccomp, /sys and /proc
 // writable, nothing masked, the host's device nodes, openable.
-TEST_P(HostileTest, PrivilegedGrantsEverything) {
-  if (GetParam().via == Via::kBuild) GTEST_SKIP() << "--privileged is a bld run flag";
+TEST_P(HostileRunTest, PrivilegedGrantsEverything) {
   if (access("/dev/loop-control", F_OK) != 0) GTEST_SKIP() << "no /dev/loop-control here";
   std::string caps = "0";
-  {
+  if (Rootless()) {
+    // Every capability there is, of the user namespace (a new one holds them all).
+    auto last = ReadFile("/proc/sys/kernel/cap_last_cap");
+    ASSERT_TRUE(last.ok());
+    char hex[17];
+    std::snprintf(hex, sizeof(hex), "%016llx", (1ULL << (std::stoi(*last) + 1)) - 1);
+    caps = hex;
+  } else {
     // Every capability of the bounding set bld has (the test's own).
     auto status = ReadFile("/proc/self/status");
     ASSERT_TRUE(status.ok());
@@ -407,22 +467,32 @@ TEST_P(HostileTest, PrivilegedGrantsEverything) {
   auto r = Attack(
       "set -e\n"
       "grep -q '^Seccomp:[[:space:]]*0' /proc/self/status\n"
-      "grep -q '^CapEff:[[:space:]]*" + caps + "' /proc/self/status\n"
-      "grep -q ' /sys rw,' /proc/self/mountinfo\n"
-      "grep ' /proc/sys ' /proc/self/mountinfo && exit 9\n"
-      "[ -n \"$(cat /proc/interrupts)\" ]\n"
-      "[ -c /dev/loop-control ] && [ -c /dev/kmsg ]\n"
-      "head -c 0 /dev/kmsg\n"
-      "/probe sys unshare-mnt && exit 9 || true\n",
+      "grep -q '^CapEff:[[:space:]]*" +
+          caps +
+          "' /proc/self/status\n"
+          "grep -q ' /sys rw,' /proc/self/mountinfo\n"
+          "grep ' /proc/sys ' /proc/self/mountinfo && exit 9\n"
+          "[ -n \"$(cat /proc/interrupts)\" ]\n"
+          "[ -c /dev/loop-control ] && [ -c /dev/kmsg ]\n" +
+          // Rootless, every capability is the user namespace's: what needs the host's
+          // (reading the kernel log, writing host sysctls: the current value, harmless if it
+          // escaped) stays denied.
+          (Rootless() ? "head -c 0 /dev/kmsg 2>/dev/null && { echo ESCAPED kmsg; exit 9; }\n"
+                        "cat /proc/sys/kernel/core_pattern > /tmp/cp\n"
+                        "sh -c 'cat /tmp/cp > /proc/sys/kernel/core_pattern' 2>/dev/null && "
+                        "{ echo ESCAPED core_pattern; exit 9; }\n"
+                      : "head -c 0 /dev/kmsg\n") +
+          "/probe sys unshare-mnt && exit 9 || true\n",
       {"--privileged"});
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find("CONTAINED"), std::string::npos) << r.out << r.err;
 }
 
 // --cgroup-parent puts the container's cgroup under the named one (v1 here: every hierarchy
-// with a limit); a parent that climbs out of the hierarchy root is refused.
-TEST_P(HostileTest, CgroupParentPlacesTheContainer) {
-  if (GetParam().via == Via::kBuild) GTEST_SKIP() << "--cgroup-parent is a bld run flag";
+// with a limit); a parent that climbs out of the hierarchy root is refused. Root only: an
+// unprivileged user may create no cgroup in the host's hierarchies (it gets the error of
+// ForkBombBoundedByPidsLimit/UserRun).
+TEST_P(HostileRootRunTest, CgroupParentPlacesTheContainer) {
   if (!IsDirectory("/sys/fs/cgroup/pids")) GTEST_SKIP() << "no v1 pids hierarchy here";
   auto r = bld::testing::Run(Bld({"run", "--rm", "--cgroup-parent", "/bld-hostile-parent",
                                   "--pids-limit", "16", "busybox", "sh", "-c",
@@ -439,21 +509,21 @@ TEST_P(HostileTest, CgroupParentPlacesTheContainer) {
 
 // --cgroupns private (the default on v2 hosts): the container's cgroup is its /, and
 // /sys/fs/cgroup is a read-only cgroup2 mount it cannot create cgroups or agents in.
-TEST_P(HostileTest, PrivateCgroupNamespaceReadOnly) {
-  if (GetParam().via == Via::kBuild) GTEST_SKIP() << "--cgroupns is a bld run flag";
-  ExpectContained(Attack(
-      "set -e\n"
-      "grep -q '^0::/$' /proc/self/cgroup\n"
-      "grep -v '^0::/$' /proc/self/cgroup | grep -v ':/$' && exit 9\n"
-      "grep -q ' /sys/fs/cgroup ro,.* - cgroup2 ' /proc/self/mountinfo\n"
-      "mkdir /sys/fs/cgroup/escape 2>/dev/null && exit 9\n"
-      "[ -e /sys/fs/cgroup/cgroup.procs ]\n",
-      {"--cgroupns", "private", "--pids-limit", "20"}));
+TEST_P(HostileRunTest, PrivateCgroupNamespaceReadOnly) {
+  ExpectContained(
+      Attack("set -e\n"
+             "grep -q '^0::/$' /proc/self/cgroup\n"
+             "grep -v '^0::/$' /proc/self/cgroup | grep -v ':/$' && exit 9\n"
+             "grep -q ' /sys/fs/cgroup ro,.* - cgroup2 ' /proc/self/mountinfo\n"
+             "mkdir /sys/fs/cgroup/escape 2>/dev/null && exit 9\n"
+             "[ -e /sys/fs/cgroup/cgroup.procs ]\n",
+             // Rootless: no cgroup of its own (no limit), the namespace's root is the user's.
+             Rootless() ? std::vector<std::string>{"--cgroupns", "private"}
+                        : std::vector<std::string>{"--cgroupns", "private", "--pids-limit", "20"}));
 }
 
 // Acceptance 2: exit codes come through, with and without an init.
-TEST_P(HostileTest, ExitCodesComeThrough) {
-  if (GetParam().via == Via::kBuild) GTEST_SKIP() << "bld run's exit code";
+TEST_P(HostileRunTest, ExitCodesComeThrough) {
   for (const std::vector<std::string>& flags :
        {std::vector<std::string>{}, std::vector<std::string>{"--init"}}) {
     for (auto [script, code] : std::vector<std::pair<std::string, int>>{
@@ -469,10 +539,21 @@ TEST_P(HostileTest, ExitCodesComeThrough) {
   }
 }
 
-// Rootless: add {Who::kUser, Via::kRun}, {Who::kUser, Via::kBuild} when it works on main.
 INSTANTIATE_TEST_SUITE_P(All, HostileTest,
                          ::testing::Values(Param{Who::kRoot, Via::kRun},
-                                           Param{Who::kRoot, Via::kBuild}),
+                                           Param{Who::kRoot, Via::kBuild},
+                                           Param{Who::kUser, Via::kRun},
+                                           Param{Who::kUser, Via::kBuild}),
+                         ParamName);
+INSTANTIATE_TEST_SUITE_P(All, HostileRunTest,
+                         ::testing::Values(Param{Who::kRoot, Via::kRun},
+                                           Param{Who::kUser, Via::kRun}),
+                         ParamName);
+INSTANTIATE_TEST_SUITE_P(All, HostileBuildTest,
+                         ::testing::Values(Param{Who::kRoot, Via::kBuild},
+                                           Param{Who::kUser, Via::kBuild}),
+                         ParamName);
+INSTANTIATE_TEST_SUITE_P(All, HostileRootRunTest, ::testing::Values(Param{Who::kRoot, Via::kRun}),
                          ParamName);
 
 }  // namespace

@@ -158,6 +158,44 @@ TEST_F(RunCliTest, DetachedPsLogsStopRm) {
   EXPECT_EQ(Bld({"rm", "bg"}).exit_code, 0);
 }
 
+// A detached container's root filesystem is mounted in its monitor's own mount namespace:
+// never on the host's table, and gone with the monitor even when that is SIGKILLed; bld rm
+// still collects the directory.
+TEST_F(RunCliTest, DetachedRootfsIsNotMountedOnTheHost) {
+  auto r = Bld({"run", "-d", "--name", "dmnt", "busybox", "sh", "-c", "echo started; sleep 30"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::string dir = root_ + "/containers/" + r.out.substr(0, 64);
+  bool started = false;
+  for (int i = 0; i < 100 && !started; ++i) {
+    started = Bld({"logs", "dmnt"}).out.find("started") != std::string::npos;
+    if (!started) usleep(50000);
+  }
+  ASSERT_TRUE(started);
+  auto mountinfo = ReadFile("/proc/self/mountinfo");
+  ASSERT_TRUE(mountinfo.ok());
+  EXPECT_EQ(mountinfo->find(dir), std::string::npos) << "the rootfs is on the host's mount table";
+  auto state = ReadFile(dir + "/state");
+  ASSERT_TRUE(state.ok());
+  size_t at = state->find("monitor_pid=");
+  ASSERT_NE(at, std::string::npos) << *state;
+  pid_t monitor = std::atoi(state->c_str() + at + 12);
+  ASSERT_GT(monitor, 0);
+  ASSERT_EQ(kill(monitor, SIGKILL), 0);
+  bool lost = false;
+  for (int i = 0; i < 100 && !lost; ++i) {
+    lost = Bld({"ps", "-a"}).out.find("dmnt") != std::string::npos &&
+           Bld({"ps"}).out.find("dmnt") == std::string::npos;
+    if (!lost) usleep(50000);
+  }
+  EXPECT_TRUE(lost) << Bld({"ps", "-a"}).out;
+  mountinfo = ReadFile("/proc/self/mountinfo");
+  ASSERT_TRUE(mountinfo.ok());
+  EXPECT_EQ(mountinfo->find(dir), std::string::npos);
+  auto rm = Bld({"rm", "-f", "dmnt"});
+  EXPECT_EQ(rm.exit_code, 0) << rm.err;
+  EXPECT_FALSE(PathExists(dir));
+}
+
 // bld stop sends the image's STOPSIGNAL, and SIGKILL after -t: detached and foreground.
 TEST_F(RunCliTest, StopSendsTheImagesStopSignalThenKills) {
   ASSERT_EQ(Bld({"import", BusyboxRootfsTar(), "bb-usr1", "--change", "STOPSIGNAL SIGUSR1",
